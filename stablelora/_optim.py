@@ -112,7 +112,8 @@ class StableLoRA(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        found_inf = getattr(self, "found_inf", None)  # set by GradScaler for fused optimizers
+        # GradScaler sets found_inf on optimizers that take it (fused kernels), else skips step()
+        found_inf = getattr(self, "found_inf", None) if self._step_supports_amp_scaling else None
         ok = None if found_inf is None else found_inf == 0
         for group in self.groups:
             group.shrink_(self.shrink, self.stop_condition, ok)
