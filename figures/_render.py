@@ -1,0 +1,357 @@
+"""Lay out every figure from the result frames, name the files and save them atomically."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from figures._load import Results, load_results
+from figures._style import QUANTITIES, RC, fmt_exp
+from figures.errors import NothingToDrawError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+KINDS = ("width", "exponents", "agreement", "norms", "toymodel", "phase")
+
+
+@dataclass
+class Drawn:
+    """One figure ready to save: its file stem, the figure, and the report section and caption."""
+
+    stem: str
+    figure: Figure
+    section: str
+    caption: str
+
+
+@dataclass
+class Outcome:
+    """What a render produced: files written (in order) and one line per input that was missing."""
+
+    written: list[Path] = field(default_factory=list)
+    drawn: list[tuple[Path, Drawn]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def slug(name: str) -> str:
+    """A config name made safe for a file name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "config"
+
+
+def _figure(ncols: int, nrows: int = 1, panel: tuple[float, float] = (3.2, 2.6)) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(panel[0] * ncols, panel[1] * nrows), layout="constrained")
+
+
+def _figure_legend(fig: Figure, axes: list, ncols: int = 1) -> None:
+    """One legend for the whole figure, outside the panels: the union of the axes' labels."""
+    seen: dict[str, object] = {}
+    for ax in axes:
+        for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            seen.setdefault(label, h)
+    if seen:
+        fig.legend(list(seen.values()), list(seen), loc="outside right upper", frameon=False,
+                   ncols=ncols)
+
+
+def save_atomic(fig: Figure, path: Path, fmt: str, dpi: int) -> None:
+    """Save ``fig`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format=fmt, dpi=dpi)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _need(res: Results, names: tuple[str, ...], notes: list[str]) -> bool:
+    """True when every file in ``names`` loaded; otherwise note why each one did not."""
+    absent = [n for n in names if res.get(n) is None]
+    notes += [res.why_absent(n) for n in absent]
+    return not absent
+
+
+def draw_width(sweep: Results, notes: list[str]) -> list[Drawn]:
+    """Plot 1: one figure per config, one panel per representative recorded step."""
+    from figures._plot_sweep import plot_width
+    from figures._tidy_sweep import representative_steps, width_bands
+
+    if not _need(sweep, ("measurements.csv",), notes):
+        return []
+    summary = sweep.get("summary.csv")
+    if summary is None:
+        notes.append(f"width plots drawn without theory slopes: {sweep.why_absent('summary.csv')}")
+    bands = width_bands(sweep.get("measurements.csv"), summary)
+    out = []
+    for config, d in bands.groupby("config", sort=True):
+        steps = representative_steps(d["step"], k=4)
+        fig = _figure(len(steps))
+        axes = fig.subplots(1, len(steps), squeeze=False)[0]
+        for ax, step in zip(axes, steps, strict=True):
+            plot_width(bands, config=config, step=step, ax=ax, legend=False)
+        _figure_legend(fig, axes)
+        fig.suptitle(f"{config}: per-entry RMS against width (seeds as band)")
+        out.append(Drawn(f"width_{slug(config)}", fig, "Width plots",
+                         f"{config}: RMS of δ₁, δ₂, δ₃, ΔY against n, theory's slope dashed"))
+    return out
+
+
+def draw_exponents(sweep: Results, notes: list[str]) -> list[Drawn]:
+    """Plot 2: one figure per config, one panel per quantity: γ̂ over steps against γ_pred."""
+    from figures._plot_sweep import plot_exponents
+
+    if not _need(sweep, ("summary.csv",), notes):
+        return []
+    summary = sweep.get("summary.csv")
+    out = []
+    for config, d in summary.groupby("config", sort=True):
+        qs = [q for q in QUANTITIES if q in set(d["quantity"])]
+        ncols = min(3, len(qs))
+        nrows = math.ceil(len(qs) / ncols)
+        fig = _figure(ncols, nrows)
+        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+        for i, q in enumerate(qs):
+            plot_exponents(summary, config=config, quantity=q, ax=axes[i], legend=False)
+        for ax in axes[len(qs):]:
+            ax.remove()
+        _figure_legend(fig, axes[:len(qs)])
+        fig.suptitle(f"{config}: fitted exponent over steps")
+        out.append(Drawn(f"exponents_{slug(config)}", fig, "Exponents over steps",
+                         f"{config}: fitted γ̂ (95% interval) against predicted γ"))
+    return out
+
+
+def draw_agreement(sweep: Results, notes: list[str]) -> list[Drawn]:
+    """Plot 3: the agreement map at each config's last recorded step."""
+    from figures._plot_sweep import plot_agreement
+    from figures._tidy_sweep import agreement_table
+
+    if not _need(sweep, ("summary.csv",), notes):
+        return []
+    table = agreement_table(sweep.get("summary.csv"))
+    n_rows = table["config"].nunique()
+    n_cols = table["quantity"].nunique()
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(1.0 * n_cols + 3.0, 0.45 * n_rows + 1.4), layout="constrained")
+    plot_agreement(table, ax=fig.add_subplot())
+    fig.suptitle("agreement at each config's last recorded step")
+    return [Drawn("agreement", fig, "Agreement map",
+                  "configs × quantities at the last recorded step: fitted γ̂ (predicted γ)")]
+
+
+def _shrink_title(configs: pd.DataFrame | None, config: str) -> str:
+    """Panel title naming the config and its shrink ratio λ (or that it has none)."""
+    if configs is None:
+        return config
+    lam = configs.loc[configs["config"] == config, "shrink"].astype(float)
+    if lam.empty or not lam.iloc[0] > 0:
+        return f"{config}: no shrinkage"
+    return rf"{config}: $\lambda$ = {lam.iloc[0]:g}"
+
+
+def draw_norms(sweep: Results, notes: list[str]) -> list[Drawn]:
+    """Plot 4: ‖A‖_F/n and ‖B‖_F/m over steps per config; the stop step against n."""
+    from figures._plot_sweep import plot_norms, plot_stop_steps
+    from figures._tidy_sweep import norm_curves, shrink_families, stop_table
+
+    out = []
+    stops = sweep.get("stops.csv")
+    stops_t = stop_table(stops) if stops is not None else None
+    if _need(sweep, ("trajectories.csv",), notes):
+        curves = norm_curves(sweep.get("trajectories.csv"))
+        configs = sweep.get("configs.csv")
+        present = set(curves["config"])
+        order = shrink_families(configs) if configs is not None else sorted(present)
+        order = [c for c in order if c in present]
+        ncols = min(3, len(order))
+        nrows = math.ceil(len(order) / ncols)
+        fig = _figure(ncols, nrows, panel=(3.6, 2.8))
+        axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+        for i, config in enumerate(order):
+            plot_norms(curves, config=config, stops=stops_t, ax=axes[i], legend=False,
+                       title=_shrink_title(configs, config))
+        for ax in axes[len(order):]:
+            ax.remove()
+        _figure_legend(fig, axes[:len(order)])
+        fig.suptitle(r"norm dynamics with and without shrinkage")
+        out.append(Drawn("norms", fig, "Norm dynamics",
+                         "‖A‖_F/n (solid) and ‖B‖_F/m (dashed) over steps, stop step dotted"))
+    if stops_t is None:
+        notes.append(sweep.why_absent("stops.csv"))
+    else:
+        fig = _figure(1, panel=(4.0, 3.0))
+        plot_stop_steps(stops_t, ax=fig.add_subplot())
+        out.append(Drawn("stop_steps", fig, "Norm dynamics", "Stable-LoRA stop step N against n"))
+    return out
+
+
+def draw_toymodel(toy: Results, notes: list[str]) -> list[Drawn]:
+    """Plot 5: the ICML paper's Figure 2 (heat maps, ratio, curves) and Stable-LoRA beside it."""
+    from figures._plot_toy import plot_improvement, plot_toy_curves, plot_toy_heatmap
+    from figures._tidy_toy import curve_settings, improvement, toy_curves, toy_grid
+
+    if not _need(toy, ("runs.csv",), notes):
+        return []
+    grid = toy_grid(toy.get("runs.csv"))
+    arms = set(grid["arm"])
+    curves = toy.get("curves.csv")
+    if curves is None:
+        notes.append(toy.why_absent("curves.csv"))
+    tidy_curves = toy_curves(curves) if curves is not None else None
+    settings = curve_settings(grid)
+    out = []
+    base = [a for a in ("init_A", "init_AB") if a in arms]
+    if base:
+        finite = grid[grid["arm"].isin(base)]["mean"].dropna()
+        vmin, vmax = (finite.min(), finite.max()) if not finite.empty else (None, None)
+        fig = _figure(2, 2, panel=(3.8, 3.0))
+        axes = fig.subplots(2, 2).ravel()
+        for ax, arm in zip(axes, base, strict=False):
+            plot_toy_heatmap(grid, arm=arm, ax=ax, vmin=vmin, vmax=vmax)
+        if {"init_A", "init_AB"} <= arms:
+            plot_improvement(improvement(grid, "init_AB"), ax=axes[2])
+        else:
+            axes[2].remove()
+        if tidy_curves is not None:
+            plot_toy_curves(tidy_curves, settings=[s for s in settings if s["arm"] in base],
+                            ax=axes[3])
+        else:
+            axes[3].remove()
+        if len(base) == 1:
+            axes[1].remove()
+        fig.suptitle("toy model: test loss, Init[A] against Init[AB]")
+        out.append(Drawn("toymodel", fig, "Toy model",
+                         "test loss over η × σ, improvement ratio, convergence curves"))
+    stable = [a for a in ("stable_lora", "stable_lora_AB") if a in arms]
+    if stable and "init_A" in arms:
+        fig = _figure(1 + len(stable), panel=(3.8, 3.0))
+        axes = fig.subplots(1, 1 + len(stable), squeeze=False)[0]
+        for ax, arm in zip(axes, stable, strict=False):
+            plot_improvement(improvement(grid, arm), x="shrink", ax=ax,
+                             title=f"{'Stable-LoRA' if arm == 'stable_lora' else arm} vs Init[A]")
+        if tidy_curves is not None:
+            plot_toy_curves(tidy_curves, settings=settings, ax=axes[-1])
+        else:
+            axes[-1].remove()
+        fig.suptitle("toy model: Stable-LoRA against Init[A]")
+        out.append(Drawn("toymodel_stable", fig, "Toy model",
+                         "Stable-LoRA's improvement over Init[A] over η × λ, and curves"))
+    elif not stable:
+        notes.append(f"no Stable-LoRA arm in {toy.directory / 'runs.csv'}: "
+                     f"run `python -m toymodel run --out {toy.directory}` with its default arms")
+    return out
+
+
+def draw_phase(sweep: Results, notes: list[str], resolution: Fraction = Fraction(1, 16)
+               ) -> list[Drawn]:
+    """Plot 6: the case of theory.classify on the (γ[η], γ[A₀Z]) plane, one panel per γ[B₀]."""
+    try:
+        from theory import classify  # noqa: F401  (only to know whether it is there)
+    except ImportError as exc:
+        notes.append(f"phase diagram skipped: theory.classify cannot be imported ({exc})")
+        return []
+    from figures._phase import config_points, exact, phase_grid, plot_phase
+    from figures._tidy_sweep import config_verdicts
+
+    if not _need(sweep, ("configs.csv",), notes):
+        return []
+    summary = sweep.get("summary.csv")
+    if summary is None:
+        notes.append(f"phase diagram drawn without verdicts: {sweep.why_absent('summary.csv')}")
+    points = config_points(sweep.get("configs.csv"),
+                           config_verdicts(summary) if summary is not None else None)
+    lo_x = min(-2.0, math.floor(points["eta"].min() * 2) / 2 - 0.5)
+    hi_x = max(0.5, math.ceil(points["eta"].max() * 2) / 2 + 0.5)
+    fin = points["A0Z"][points["A0Z"] > -math.inf]
+    lo_y = min(-2.0, math.floor(fin.min() * 2) / 2 - 0.5) if not fin.empty else -2.0
+    hi_y = max(1.5, math.ceil(fin.max() * 2) / 2 + 0.5) if not fin.empty else 1.5
+    b0s = sorted(set(points["B0"]))
+    fig = _figure(len(b0s), panel=(4.6, 3.8))
+    axes = fig.subplots(1, len(b0s), squeeze=False)[0]
+    for ax, b0 in zip(axes, b0s, strict=True):
+        grid = phase_grid(B0=exact(b0), eta=(Fraction(lo_x), Fraction(hi_x)),
+                          A0Z=(Fraction(lo_y), Fraction(hi_y)), resolution=resolution)
+        plot_phase(grid, points=points[points["B0"] == b0], ax=ax, legend=False,
+                   title=rf"$\gamma[B_0]$ = {fmt_exp(b0)}")
+    _figure_legend(fig, axes)
+    fig.suptitle(r"cases of Stable-LoRA §3.2 on $\gamma[s]+2\gamma[\eta]+1=0$")
+    return [Drawn("phase", fig, "Phase diagram",
+                  "Case 1 / Case 2 / mixed from theory, measured configs marked by verdict")]
+
+
+def render_all(results: str | Path, out: str | Path, *, fmt: str = "png", dpi: int = 150,
+               kinds: tuple[str, ...] = KINDS, progress: bool = True) -> Outcome:
+    """Draw every figure that the result files allow, save them and write ``report.md``.
+
+    Args:
+        results: directory holding ``width_sweep/`` and ``toymodel/`` (either may be absent).
+        out: directory for the figures and ``report.md`` (created).
+        fmt: ``png``, ``pdf`` or ``svg``.
+        dpi: resolution of raster output.
+        kinds: which of ``KINDS`` to draw.
+        progress: show a tqdm bar over the figure kinds.
+
+    Returns:
+        The files written and one note per missing or malformed input.
+
+    Raises:
+        NothingToDrawError: no figure could be drawn; its ``notes`` say what is missing.
+    """
+    import matplotlib
+    from tqdm import tqdm
+
+    from figures._report import write_report
+
+    results, out = Path(results), Path(out)
+    sweep = load_results(results / "width_sweep", "width_sweep")
+    toy = load_results(results / "toymodel", "toymodel")
+    drawers: dict[str, Callable[[Results, list[str]], list[Drawn]]] = {
+        "width": draw_width, "exponents": draw_exponents, "agreement": draw_agreement,
+        "norms": draw_norms, "toymodel": draw_toymodel, "phase": draw_phase,
+    }
+    outcome = Outcome()
+    notes: list[str] = []
+    with matplotlib.rc_context(RC):
+        for kind in tqdm(kinds, desc="figures", disable=not progress or None, leave=False):
+            drawn = drawers[kind](toy if kind == "toymodel" else sweep, notes)
+            if drawn:
+                out.mkdir(parents=True, exist_ok=True)
+            for d in drawn:
+                path = out / f"{d.stem}.{fmt}"
+                save_atomic(d.figure, path, fmt, dpi)
+                outcome.written.append(path)
+                outcome.drawn.append((path, d))
+    outcome.notes = list(dict.fromkeys(notes))  # one line per missing input
+    if not outcome.written:
+        raise NothingToDrawError(f"nothing to draw from {results}", outcome.notes)
+    report = out / "report.md"
+    write_report(report, outcome, sweep, toy)
+    outcome.written.append(report)
+    return outcome
+
