@@ -1,0 +1,127 @@
+"""predict(): the configurations the papers discuss, and the contract sims/ and figures/ use."""
+
+import itertools
+import json
+from fractions import Fraction
+
+import pytest
+
+from theory import KEYS, TheoryInputError, classify, predict
+
+
+def gammas(p, which="gamma"):
+    """The prediction's exponents as strings (None stays None)."""
+    return p.to_json()[which]
+
+
+def test_theorem_3_1_configuration_is_stable_with_the_b0_zero_transient():
+    p = predict("-1/2", 0, 0, "-inf")  # Init[A], γ[s] + 2γ[η] + 1 = 0
+    assert p.case == "case1" and p.stable
+    assert gammas(p) == {"delta1": "0", "delta2": "0", "delta3": "0", "dY": "0",
+                         "AtZ": "1/2", "Bt": "-1/2"}
+    # t = 0: B₀ = 0 ⇒ g_A⁰ = 0 ⇒ δ₂ = δ₃ = −∞; A₁ = A₀ so δ₁ is still small at t = 1
+    assert gammas(p, "gamma_step0") == {"delta1": "-1/2", "delta2": "-oo", "delta3": "-oo",
+                                        "dY": "-1/2", "AtZ": "0", "Bt": "-oo"}
+    assert p.steady_from == 2 and str(p.gamma_t(1)["delta1"]) == "-1/2"
+    assert str(p.gamma_t(1)["dY"]) == "0" and p.gamma_t(5) == p.gamma
+    assert "g_A⁰ = 0" in p.reasons["step0"]
+
+
+def test_case2_and_mixed_break_the_balance_of_delta1_and_delta2():
+    p = predict(-1, 1, 1, 0)
+    assert p.case == "case2" and not p.stable
+    assert gammas(p)["delta1"] == "1" and gammas(p)["delta2"] == "1"
+    q = predict(Fraction(-3, 2), 2, 0, "-oo")  # Init[A] with a small η: γ[A₀Z] > γ[η] + 1
+    assert q.case == "mixed" and not q.stable
+    assert gammas(q)["delta1"] == "1/2" and gammas(q)["delta2"] == "0"
+
+
+def test_stable_lora_stop_repairs_the_mixed_case_after_the_stop():
+    p = predict(Fraction(-3, 2), 2, 0, "-oo", shrink="stop")
+    assert p.stable and p.steady_from is None
+    assert gammas(p)["AtZ"] == "-1/2" and gammas(p)["delta1"] == "0"
+    assert "Θ(log n)" in p.reasons["shrink"] and "N·γ[1−λ] = -1" in p.reasons["shrink"]
+    # a fixed λ does nothing at the fixed step t = 0
+    assert p.gamma_step0 == predict(Fraction(-3, 2), 2, 0, "-oo").gamma_step0
+    assert predict(Fraction(-3, 2), 2, 0, "-oo", shrink="nostop").gamma == p.gamma
+
+
+def test_shrink_that_never_stops_is_not_predicted():
+    p = predict("-1/2", 0, 0, "-oo", eta_B=-1, shrink="stop")
+    assert p.gamma["AtZ"] is None and p.gamma["dY"] is None and not p.stable
+    assert "not predictable" in p.reasons["AtZ"]
+    assert json.loads(json.dumps(p.to_json()))["gamma"]["AtZ"] is None
+
+
+def test_lora_plus_rescues_init_b():
+    p = predict(-1, 0, "-oo", 0, eta_B=0)  # ICML footnote 7 / Eq. (21)
+    assert p.stable and gammas(p, "gamma_step0")["delta1"] == "-oo"
+    assert not predict("-1/2", 0, "-oo", 0).stable  # uniform η: Init[B] is not efficient
+
+
+def test_zero_init_never_learns():
+    p = predict("-1/2", 0, "-oo", "-oo")
+    assert not p.stable and set(gammas(p).values()) == {"-oo"}
+
+
+@pytest.mark.parametrize("opt", ["adam", "adamw", "signsgd"])
+def test_adam_eq3_holds_iff_case1_and_s_plus_2eta_plus_1_is_zero(opt):
+    """Eq. (3) (δ₁ = δ₂ = δ₃ = 0) ⇔ Case 1 and γ[s] + 2γ[η] + 1 = 0; Definition 1 is weaker."""
+    grid = [Fraction(k, 2) for k in range(-3, 2)]
+    inits = ["-oo", *grid]
+    weaker = 0
+    for eta, s, a0z, b0 in itertools.product(grid, grid, inits, inits):
+        if a0z == b0 == "-oo":
+            continue
+        p = predict(eta, s, a0z, b0, optimizer=opt)
+        g = gammas(p)
+        eq3 = g["delta1"] == g["delta2"] == g["delta3"] == "0"
+        assert eq3 == (classify(eta, s, a0z, b0) == "case1" and s + 2 * eta + 1 == 0)
+        assert p.stable == (g["dY"] == "0")
+        weaker += p.stable and not eq3
+        assert p.case == classify(eta, s, a0z, b0)
+    assert weaker > 0  # e.g. Init[B] with γ[η] = −3/2: ΔY = Θ(1) from δ₂ alone
+
+
+def test_sgd_reproduces_icml_eq_28_to_30_in_the_papers_model():
+    # ICML App. C: f = b·aᵀx, m = 1; γ[aᵀx] = γ[a] + 1 so Eq. (30) reads
+    # γ[A₀Z] ≤ 1/4, γ[B₀] ≤ −1/4, at least one equality.
+    vals = ["-oo", *(Fraction(k, 4) for k in range(-3, 3))]
+    for a0z, b0 in itertools.product(vals, vals):
+        p = predict("-1/2", 0, a0z, b0, optimizer="sgd", m_exp=0)
+        a = Fraction(-10**6) if a0z == "-oo" else a0z
+        b = Fraction(-10**6) if b0 == "-oo" else b0
+        expect = a <= Fraction(1, 4) and b <= Fraction(-1, 4) and (
+            a == Fraction(1, 4) or b == Fraction(-1, 4))
+        assert p.stable == expect, (a0z, b0)
+    p = predict("-1/2", 0, Fraction(1, 4), Fraction(-1, 4), optimizer="sgd", m_exp=0)
+    assert gammas(p)["AtZ"] == "1/4" and gammas(p)["Bt"] == "-1/4"  # Eq. (28)
+
+
+def test_sgd_with_m_equal_n_grows_with_t_and_says_so():
+    p = predict("-1/2", 0, 0, "-oo", optimizer="sgd")
+    assert not p.stable and p.steady_from is None and all(v is None for v in p.gamma.values())
+    assert "grows with t" in p.reasons["dY"]
+
+
+def test_json_contract_shape():
+    j = predict("-1/2", "0", "0", "-oo").to_json()
+    assert set(j) >= {"case", "stable", "gamma", "gamma_step0", "reasons"}
+    assert set(j["gamma"]) == set(KEYS) == set(j["gamma_step0"])
+    assert all(set(j["reasons"]) >= {k} for k in KEYS)
+    json.dumps(j)
+
+
+def test_bad_inputs_raise_named_errors():
+    with pytest.raises(TypeError):
+        predict(-0.5, 0, 0, "-oo")
+    with pytest.raises(TheoryInputError, match="adam"):
+        predict("-1/2", 0, 0, "-oo", optimizer="rmsprop")
+    with pytest.raises(TheoryInputError):
+        predict("-1/2", 0, 0, "-oo", shrink="always")
+    with pytest.raises(TheoryInputError):
+        predict("0.5", 0, 0, "-oo")
+    with pytest.raises(TheoryInputError):
+        predict("-1/2", 0, 0, "-oo").gamma_t(-1)
+    with pytest.raises(TypeError):
+        classify("-1/2", 0.0, 0, "-oo")

@@ -1,0 +1,46 @@
+"""Exact γ-calculus for LoRA width scaling: max-plus engine, predictions, the papers' catalogue."""
+
+from ._maxplus import NEG_INF, GammaExpr, contract, exact, gamma_of_sum, gmax
+from ._parse import parse_constraint, parse_expr, parse_system
+from ._predict import KEYS, OPTIMIZERS, Prediction, classify, predict
+from ._solver import Cell, Constraint, Implication, System, implies, satisfiable, solve
+from ._sympy import from_sympy, to_latex, to_sympy
+from .errors import (
+    NullableConflictError,
+    TheoryError,
+    TheoryInputError,
+    TheoryParseError,
+    UnknownStatementError,
+)
+
+__all__ = [
+    "KEYS",
+    "NEG_INF",
+    "OPTIMIZERS",
+    "Cell",
+    "Constraint",
+    "GammaExpr",
+    "Implication",
+    "NullableConflictError",
+    "Prediction",
+    "System",
+    "TheoryError",
+    "TheoryInputError",
+    "TheoryParseError",
+    "UnknownStatementError",
+    "classify",
+    "contract",
+    "exact",
+    "from_sympy",
+    "gamma_of_sum",
+    "gmax",
+    "implies",
+    "parse_constraint",
+    "parse_expr",
+    "parse_system",
+    "predict",
+    "satisfiable",
+    "solve",
+    "to_latex",
+    "to_sympy",
+]

@@ -1,0 +1,242 @@
+"""Exact linear arithmetic over the rationals: Fourier–Motzkin feasibility, witnesses, cells.
+
+A constraint ``LinCon`` reads ``Σ cᵢ·xᵢ + k ≤ 0`` (or ``< 0`` when strict). Everything is
+``fractions.Fraction``; there is no float anywhere, so a "feasible" answer is a proof (the
+witness point satisfies every constraint exactly) and "infeasible" is exact elimination.
+
+>>> x = LinCon.make({"x": 1}, -1)            # x - 1 <= 0
+>>> feasible([x, LinCon.make({"x": -1}, 0, strict=True)])   # and -x < 0
+{'x': Fraction(1, 1)}
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+__all__ = ["LinCon", "feasible", "implies", "simplify"]
+
+
+@dataclass(frozen=True, order=True)
+class LinCon:
+    """``Σ coeffs·x + const ≤ 0``, or ``< 0`` when ``strict``; coefficients sorted, non-zero."""
+
+    coeffs: tuple[tuple[str, Fraction], ...]
+    const: Fraction
+    strict: bool = False
+
+    @staticmethod
+    def make(coeffs: Mapping[str, object], const: object, *, strict: bool = False) -> LinCon:
+        """Build a constraint from a mapping of coefficients and a constant."""
+        c = tuple(sorted((k, Fraction(v)) for k, v in coeffs.items() if Fraction(v) != 0))
+        return LinCon(c, Fraction(const), strict)
+
+    def coef(self, name: str) -> Fraction:
+        """Coefficient of ``name`` (0 when absent)."""
+        for k, v in self.coeffs:
+            if k == name:
+                return v
+        return Fraction(0)
+
+    @property
+    def symbols(self) -> frozenset[str]:
+        """The symbols with a non-zero coefficient."""
+        return frozenset(k for k, _ in self.coeffs)
+
+    def negate(self) -> LinCon:
+        """The complement: not (a ≤ 0) is −a < 0; not (a < 0) is −a ≤ 0."""
+        return LinCon(tuple((k, -v) for k, v in self.coeffs), -self.const, not self.strict)
+
+    def strict_version(self) -> LinCon:
+        """The same form with ``< 0``."""
+        return LinCon(self.coeffs, self.const, True)
+
+    def value(self, point: Mapping[str, Fraction]) -> Fraction:
+        """``Σ coeffs·x + const`` at a point (missing symbols count as 0)."""
+        return self.const + sum((v * point.get(k, Fraction(0)) for k, v in self.coeffs),
+                                Fraction(0))
+
+    def holds(self, point: Mapping[str, Fraction]) -> bool:
+        """Whether the point satisfies the constraint exactly."""
+        v = self.value(point)
+        return v < 0 if self.strict else v <= 0
+
+    def normalised(self) -> LinCon:
+        """Scale so the first coefficient is ±1 (a canonical form for deduplication)."""
+        if not self.coeffs:
+            return self
+        a = abs(self.coeffs[0][1])
+        return LinCon(tuple((k, v / a) for k, v in self.coeffs), self.const / a, self.strict)
+
+    def trivial(self) -> bool | None:
+        """For a constraint without symbols: whether it holds; ``None`` if it has symbols."""
+        if self.coeffs:
+            return None
+        return self.const < 0 if self.strict else self.const <= 0
+
+
+def _tidy(cons: Iterable[LinCon]) -> list[LinCon] | None:
+    """Normalise, drop trivially true constraints, keep the tightest of parallel ones.
+
+    Returns ``None`` when a constraint without symbols is false.
+    """
+    best: dict[tuple[tuple[str, Fraction], ...], LinCon] = {}
+    for c in cons:
+        t = c.trivial()
+        if t is True:
+            continue
+        if t is False:
+            return None
+        n = c.normalised()
+        old = best.get(n.coeffs)
+        if old is None or n.const > old.const or (n.const == old.const and n.strict):
+            best[n.coeffs] = n
+    return sorted(best.values())
+
+
+def _eliminate(cons: list[LinCon], x: str) -> list[LinCon] | None:
+    """One Fourier–Motzkin step: the projection of the constraints that removes ``x``."""
+    pos = [c for c in cons if c.coef(x) > 0]
+    neg = [c for c in cons if c.coef(x) < 0]
+    out = [c for c in cons if c.coef(x) == 0]
+    for p in pos:
+        cp = p.coef(x)
+        for q in neg:
+            cq = -q.coef(x)
+            d: dict[str, Fraction] = {}
+            for k, v in p.coeffs:
+                d[k] = d.get(k, Fraction(0)) + v * cq
+            for k, v in q.coeffs:
+                d[k] = d.get(k, Fraction(0)) + v * cp
+            d.pop(x, None)
+            out.append(LinCon.make(d, p.const * cq + q.const * cp, strict=p.strict or q.strict))
+    return _tidy(out)
+
+
+def _bounds(
+    cons: Sequence[LinCon], x: str, point: Mapping[str, Fraction]
+) -> tuple[Fraction | None, bool, Fraction | None, bool]:
+    """Lower and upper bound on ``x`` (with strictness) once the other symbols are fixed."""
+    lo: Fraction | None = None
+    hi: Fraction | None = None
+    lo_s = hi_s = False
+    for c in cons:
+        a = c.coef(x)
+        if a == 0:
+            continue
+        rest = c.const + sum((v * point[k] for k, v in c.coeffs if k != x), Fraction(0))
+        b = -rest / a  # a·x + rest ≤ 0  ⇔  x ≤ b (a > 0) or x ≥ b (a < 0)
+        if a > 0 and (hi is None or b < hi or (b == hi and c.strict)):
+            hi, hi_s = b, c.strict
+        if a < 0 and (lo is None or b > lo or (b == lo and c.strict)):
+            lo, lo_s = b, c.strict
+    return lo, lo_s, hi, hi_s
+
+
+def _inside(v: Fraction, lo: Fraction | None, lo_s: bool, hi: Fraction | None,
+            hi_s: bool) -> bool:
+    if lo is not None and (v < lo or (lo_s and v == lo)):
+        return False
+    return not (hi is not None and (v > hi or (hi_s and v == hi)))
+
+
+def _pick(lo: Fraction | None, lo_s: bool, hi: Fraction | None, hi_s: bool) -> Fraction:
+    """A simple rational in the interval: 0 if allowed, else the smallest denominator."""
+    if _inside(Fraction(0), lo, lo_s, hi, hi_s):
+        return Fraction(0)
+    if hi is None:
+        return Fraction(math.floor(lo) + 1)  # type: ignore[arg-type]
+    if lo is None:
+        return Fraction(math.ceil(hi) - 1)
+    if lo == hi:
+        return lo
+    d = 1
+    while True:
+        for k in (math.ceil(lo * d), math.floor(lo * d) + 1):
+            v = Fraction(k, d)
+            if _inside(v, lo, lo_s, hi, hi_s):
+                return v
+        d += 1
+
+
+def _fm_cost(cons: Sequence[LinCon], x: str) -> int:
+    """How many constraints eliminating ``x`` creates (|positive| · |negative|)."""
+    return sum(c.coef(x) > 0 for c in cons) * sum(c.coef(x) < 0 for c in cons)
+
+
+def feasible(cons: Sequence[LinCon]) -> dict[str, Fraction] | None:
+    """An exact point satisfying every constraint, or ``None`` if there is none.
+
+    Fourier–Motzkin elimination (exact over ℚ, strictness tracked), then back-substitution
+    through the stored projections picks a simple rational for each symbol.
+    """
+    current = _tidy(cons)
+    if current is None:
+        return None
+    symbols = sorted(set().union(*(c.symbols for c in cons))) if cons else []
+    stages: list[tuple[str, list[LinCon]]] = []
+    remaining = list(symbols)
+    while remaining:
+        # eliminate the symbol that creates the fewest new constraints
+        x = min(remaining, key=lambda s, cs=current: _fm_cost(cs, s))
+        remaining.remove(x)
+        stages.append((x, current))
+        current = _eliminate(current, x)
+        if current is None:
+            return None
+    point: dict[str, Fraction] = {}
+    for x, system in reversed(stages):
+        point[x] = _pick(*_bounds(system, x, point))
+    assert all(c.holds(point) for c in cons), "Fourier–Motzkin witness check failed"
+    return dict(sorted(point.items()))
+
+
+def implies(cons: Sequence[LinCon], con: LinCon) -> bool:
+    """Whether every point of ``cons`` satisfies ``con`` (``cons`` ∧ ¬``con`` is empty)."""
+    return feasible([*cons, con.negate()]) is None
+
+
+def simplify(cons: Sequence[LinCon]) -> tuple[list[LinCon], list[LinCon]]:
+    """A feasible cell without redundancy: (independent equalities, irredundant inequalities).
+
+    Equalities ``e = 0`` are returned as non-strict ``LinCon`` forms ``e``; they are the
+    implicit equalities of the cell (non-strict constraints that can never be strict).
+    """
+    tidy = _tidy(cons) or []
+    eqs: list[LinCon] = []
+    ineqs: list[LinCon] = []
+    for c in tidy:
+        if not c.strict and feasible([*tidy, c.strict_version()]) is None:
+            eqs.append(c)
+        else:
+            ineqs.append(c)
+    # symbols pinned to a value are substituted everywhere else (x = -1, A0Z - x <= 1 → A0Z <= 0)
+    fixed = {c.coeffs[0][0]: -c.const / c.coeffs[0][1] for c in eqs if len(c.coeffs) == 1}
+    pins = [LinCon.make({k: 1}, -v) for k, v in sorted(fixed.items())]
+    eqs = pins + (_tidy(_substitute(e, fixed) for e in eqs if len(e.coeffs) > 1) or [])
+    ineqs = _tidy(_substitute(c, fixed) for c in ineqs) or []
+    kept_eqs: list[LinCon] = []
+    for e in eqs:
+        both = [*kept_eqs, *(_flip(k) for k in kept_eqs)]
+        if not (implies(both, e) and implies(both, _flip(e))):
+            kept_eqs.append(e)
+    eq_block = [*kept_eqs, *(_flip(k) for k in kept_eqs)]
+    kept = list(ineqs)
+    for c in list(kept):
+        others = [k for k in kept if k is not c]
+        if implies([*eq_block, *others], c):
+            kept.remove(c)
+    return kept_eqs, kept
+
+
+def _substitute(c: LinCon, fixed: Mapping[str, Fraction]) -> LinCon:
+    """Replace the pinned symbols of ``c`` by their values."""
+    const = c.const + sum((v * fixed[k] for k, v in c.coeffs if k in fixed), Fraction(0))
+    return LinCon.make({k: v for k, v in c.coeffs if k not in fixed}, const, strict=c.strict)
+
+
+def _flip(c: LinCon) -> LinCon:
+    """``-e ≤ 0`` for a non-strict ``e ≤ 0``: with it, ``e = 0``."""
+    return LinCon(tuple((k, -v) for k, v in c.coeffs), -c.const, c.strict)
