@@ -21,7 +21,13 @@ from figures._tidy_sweep import (
     theory_line,
     width_bands,
 )
-from figures._tidy_toy import curve_settings, improvement, toy_curves, toy_grid
+from figures._tidy_toy import (
+    curve_settings,
+    improvement,
+    stable_comparison,
+    toy_curves,
+    toy_grid,
+)
 from figures.errors import FiguresError, NothingToDrawError, ResultsFormatError
 
 __all__ = [
@@ -52,6 +58,7 @@ __all__ = [
     "render_all",
     "representative_steps",
     "shrink_families",
+    "stable_comparison",
     "stop_table",
     "theory_line",
     "toy_curves",

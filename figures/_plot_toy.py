@@ -30,8 +30,12 @@ _ANNOTATE_MAX_CELLS = 48  # write the numbers into the cells only when they stay
 
 
 def _heatmap(ax: Axes, pivot: pd.DataFrame, *, cmap: str, vmin: float | None,
-             vmax: float | None, cbar_label: str, fmt: str) -> None:
-    """Draw ``pivot`` (rows η, columns σ or λ) as a heat map with a colour bar; NaN in grey."""
+             vmax: float | None, cbar_label: str, fmt: str,
+             marked: np.ndarray | None = None) -> None:
+    """Draw ``pivot`` (rows η, columns σ or λ) as a heat map with a colour bar; NaN in grey.
+
+    Cells where ``marked`` (same shape) is true get a small × in their upper-right corner.
+    """
     from matplotlib import colormaps
 
     data = pivot.to_numpy(float)  # (rows, cols)
@@ -50,6 +54,10 @@ def _heatmap(ax: Axes, pivot: pd.DataFrame, *, cmap: str, vmin: float | None,
                 dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5  # perceived luminance
                 ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize=6,
                         color="white" if dark else "black")
+    if marked is not None and marked.any():
+        i, j = np.nonzero(marked)
+        ax.scatter(j + 0.33, i + 0.3, marker="x", s=10, color="k", lw=0.8,
+                   label="some seeds diverged")
     ax.figure.colorbar(im, ax=ax, label=cbar_label, shrink=0.9)
 
 
@@ -58,7 +66,8 @@ def plot_toy_heatmap(grid: pd.DataFrame, *, arm: str, ax: Axes | None = None,
                      metric_label: str = "test loss") -> Axes:
     """Mean test loss over η × σ for one arm (ICML paper Figure 2, upper panels).
 
-    Arms with several λ show the best λ in each cell. Grey cells: every seed diverged.
+    Arms with several λ show the best λ in each cell. Grey cells: every seed diverged;
+    ×: some seeds diverged (their mean leaves those seeds out).
 
     Args:
         grid: ``toy_grid(runs)``.
@@ -75,14 +84,16 @@ def plot_toy_heatmap(grid: pd.DataFrame, *, arm: str, ax: Axes | None = None,
     d = grid[grid["arm"] == arm]
     pivot = d.pivot_table(index="lr", columns="sigma", values="mean", aggfunc="min",
                           dropna=False)
+    diverged = d.pivot_table(index="lr", columns="sigma", values="n_diverged", aggfunc="sum",
+                             dropna=False).reindex_like(pivot)
     _heatmap(ax, pivot, cmap=SEQUENTIAL_CMAP, vmin=vmin, vmax=vmax, cbar_label=metric_label,
-             fmt=".2f")
+             fmt=".2f", marked=diverged.fillna(0).to_numpy() > 0)
     ax.set_title(ARM_LABEL.get(arm, arm))
     return ax
 
 
 def plot_improvement(imp: pd.DataFrame, *, x: str = "sigma", ax: Axes | None = None,
-                     title: str = "Init[AB] vs Init[A]") -> Axes:
+                     title: str = "Init[AB] vs Init[A]", lim: float | None = None) -> Axes:
     """Improvement ratio (L_base − L_arm)/L_base over η × ``x``, diverging colours centred on 0.
 
     ICML paper Figure 2, lower left, for ``x="sigma"``; Stable-LoRA against Init[A] over
@@ -93,6 +104,8 @@ def plot_improvement(imp: pd.DataFrame, *, x: str = "sigma", ax: Axes | None = N
         x: ``sigma`` or ``shrink``.
         ax: axes to draw on (new ones if ``None``).
         title: panel title.
+        lim: colour scale ±lim in percent (default: the largest |ratio|); share it
+            between panels to compare them.
 
     Returns:
         The axes.
@@ -105,9 +118,10 @@ def plot_improvement(imp: pd.DataFrame, *, x: str = "sigma", ax: Axes | None = N
     ax = new_axes(ax)
     pivot = imp.pivot_table(index="lr", columns=x, values="ratio", aggfunc="mean",
                             dropna=False) * 100
-    finite = pivot.to_numpy(float)
-    finite = finite[np.isfinite(finite)]
-    lim = float(np.abs(finite).max()) if finite.size else 1.0
+    if lim is None:
+        finite = pivot.to_numpy(float)
+        finite = finite[np.isfinite(finite)]
+        lim = float(np.abs(finite).max()) if finite.size else 1.0
     _heatmap(ax, pivot, cmap=DIVERGING_CMAP, vmin=-lim, vmax=lim,
              cbar_label="improvement in test loss (%)", fmt="+.0f")
     ax.set_title(title)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from figures._load import Results, load_results
-from figures._style import QUANTITIES, RC, fmt_exp
+from figures._style import ARM_LABEL, QUANTITIES, RC, fmt_exp
 from figures.errors import NothingToDrawError
 
 if TYPE_CHECKING:
@@ -214,7 +214,13 @@ def draw_norms(sweep: Results, notes: list[str]) -> list[Drawn]:
 def draw_toymodel(toy: Results, notes: list[str]) -> list[Drawn]:
     """Plot 5: the ICML paper's Figure 2 (heat maps, ratio, curves) and Stable-LoRA beside it."""
     from figures._plot_toy import plot_improvement, plot_toy_curves, plot_toy_heatmap
-    from figures._tidy_toy import curve_settings, improvement, toy_curves, toy_grid
+    from figures._tidy_toy import (
+        curve_settings,
+        improvement,
+        stable_comparison,
+        toy_curves,
+        toy_grid,
+    )
 
     if not _need(toy, ("runs.csv",), notes):
         return []
@@ -247,21 +253,27 @@ def draw_toymodel(toy: Results, notes: list[str]) -> list[Drawn]:
             axes[1].remove()
         fig.suptitle("toy model: test loss, Init[A] against Init[AB]")
         out.append(Drawn("toymodel", fig, "Toy model",
-                         "test loss over η × σ, improvement ratio, convergence curves"))
+                         "mean test loss over η × σ (grey: every seed diverged, ×: some did), "
+                         "improvement ratio (L_A − L_AB)/L_A, convergence curves"))
     stable = [a for a in ("stable_lora", "stable_lora_AB") if a in arms]
     if stable and "init_A" in arms:
-        fig = _figure(1 + len(stable), panel=(3.8, 3.0))
-        axes = fig.subplots(1, 1 + len(stable), squeeze=False)[0]
-        for ax, arm in zip(axes, stable, strict=False):
-            plot_improvement(improvement(grid, arm), x="shrink", ax=ax,
-                             title=f"{'Stable-LoRA' if arm == 'stable_lora' else arm} vs Init[A]")
+        panels = [(arm, label, d) for arm in stable
+                  for label, d in stable_comparison(grid, arm).groupby("sigma_label", sort=True)]
+        fig = _figure(1 + len(panels), panel=(3.8, 3.0))
+        axes = fig.subplots(1, 1 + len(panels), squeeze=False)[0]
+        ratios = [d["ratio"].abs().max() * 100 for _, _, d in panels]
+        lim = max((r for r in ratios if math.isfinite(r)), default=1.0)
+        for ax, (arm, label, d) in zip(axes, panels, strict=False):
+            plot_improvement(d, x="shrink", ax=ax, lim=lim,
+                             title=f"{ARM_LABEL[arm]} {label}\nvs Init[A] at its best σ")
         if tidy_curves is not None:
             plot_toy_curves(tidy_curves, settings=settings, ax=axes[-1])
         else:
             axes[-1].remove()
         fig.suptitle("toy model: Stable-LoRA against Init[A]")
         out.append(Drawn("toymodel_stable", fig, "Toy model",
-                         "Stable-LoRA's improvement over Init[A] over η × λ, and curves"))
+                         "Stable-LoRA's improvement over the best-σ Init[A] over η × λ, "
+                         "and curves"))
     elif not stable:
         notes.append(f"no Stable-LoRA arm in {toy.directory / 'runs.csv'}: "
                      f"run `python -m toymodel run --out {toy.directory}` with its default arms")

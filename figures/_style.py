@@ -133,6 +133,6 @@ def fmt_num(x: float) -> str:
     if x == 0:
         return "0"
     if 1e-2 <= abs(x) < 1e3:
-        return f"{x:g}"
+        return f"{x:.3g}"
     mant, ex = f"{x:.1e}".split("e")
     return f"{mant.rstrip('0').rstrip('.')}e{int(ex)}"

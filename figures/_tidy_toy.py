@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from figures._style import ARM_LABEL, fmt_num
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -60,6 +62,41 @@ def improvement(grid: pd.DataFrame, arm: str, baseline: str = "init_A") -> pd.Da
     )
     out = mine.merge(base, on=["lr", "sigma"], how="inner")
     out["ratio"] = (out["baseline_value"] - out["value"]) / out["baseline_value"]
+    return out.reset_index(drop=True)
+
+
+def stable_comparison(grid: pd.DataFrame, arm: str = "stable_lora",
+                      baseline: str = "init_A") -> pd.DataFrame:
+    """Improvement of a shrinkage arm over the baseline at the baseline's best σ for each η.
+
+    ratio = (L_baseline − L_arm) / L_baseline as in ``improvement``, but L_baseline is the
+    baseline's lowest mean test loss over σ at that η (the fair comparison: Stable-LoRA
+    against well-tuned Init[A]). toymodel runs Stable-LoRA at σ_k and at Init[A]'s best σ,
+    so each row is labelled by which σ it used (``sigma_label``), one heat map per label.
+
+    Args:
+        grid: ``toy_grid(runs)`` of the loss.
+        arm: the shrinkage arm (``stable_lora`` or ``stable_lora_AB``).
+        baseline: the arm compared against.
+
+    Returns:
+        One row per (lr, sigma, shrink) of ``arm`` with ``value, baseline_value,
+        baseline_sigma, ratio, sigma_label``.
+    """
+    base = grid[(grid["arm"] == baseline)].dropna(subset=["mean"])
+    best = base.loc[base.groupby("lr")["mean"].idxmin(), ["lr", "sigma", "mean"]].rename(
+        columns={"sigma": "baseline_sigma", "mean": "baseline_value"}
+    )
+    mine = grid[grid["arm"] == arm][["lr", "sigma", "shrink", "mean"]].rename(
+        columns={"mean": "value"}
+    )
+    out = mine.merge(best, on="lr", how="inner")
+    out["ratio"] = (out["baseline_value"] - out["value"]) / out["baseline_value"]
+    label = ARM_LABEL.get(baseline, baseline)
+    out["sigma_label"] = [
+        rf"at {label}'s best $\sigma$" if np.isclose(s, b) else rf"at $\sigma$ = {fmt_num(s)}"
+        for s, b in zip(out["sigma"], out["baseline_sigma"], strict=True)
+    ]
     return out.reset_index(drop=True)
 
 

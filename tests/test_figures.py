@@ -89,12 +89,14 @@ def write_toymodel(d: Path, rng: np.random.Generator) -> None:
     lrs, sigmas = (3e-4, 1e-3, 3e-3), (1e-4, 1e-3, 1e-2)
     arms = [("init_A", s, float("nan")) for s in sigmas]
     arms += [("init_AB", s, float("nan")) for s in sigmas]
-    arms += [("stable_lora", s, lam) for s in sigmas[1:] for lam in (0.05, 0.2)]
+    # like toymodel: Stable-LoRA at σ_k = 1/√4096 and at Init[A]'s best σ (1e-3 here)
+    arms += [("stable_lora", s, lam) for s in (1 / 64, 1e-3) for lam in (0.05, 0.2)]
     for arm, sigma, lam in arms:
         for lr in lrs:
             for seed in (0, 1):
                 gain = {"init_A": 0.0, "init_AB": 0.3, "stable_lora": 0.1 + lam}[arm]
-                loss = 0.4 + 3e-4 / lr * (1 - gain) + rng.normal(0, 0.01)
+                loss = (0.4 + 3e-4 / lr * (1 - gain) + 0.05 * abs(math.log10(sigma) + 3)
+                        + rng.normal(0, 0.01))
                 diverged = arm == "init_A" and lr == 3e-3 and sigma == 1e-2 and seed == 1
                 runs.append((arm, lr, sigma, lam, seed, float("nan") if diverged else loss,
                              0.8 - loss / 4, loss, 7.0 if arm == "stable_lora" else None,
@@ -224,6 +226,19 @@ def test_improvement_ratio_sign_and_curve_choice(toy: figures.Results) -> None:
     assert [s["arm"] for s in settings] == ["init_A", "init_AB", "stable_lora"]
     assert settings[0]["lr"] == 3e-4  # where Init[AB] helps most
     assert settings[2]["shrink"] == 0.2  # Stable-LoRA's best λ there
+
+
+def test_stable_lora_is_compared_with_the_best_init_a(toy: figures.Results) -> None:
+    grid = figures.toy_grid(toy.get("runs.csv"))
+    cmp = figures.stable_comparison(grid)
+    assert set(cmp["baseline_sigma"]) == {1e-3}  # Init[A]'s best σ at every η
+    labels = dict(zip(cmp["sigma"], cmp["sigma_label"], strict=True))
+    assert labels[1e-3] == r"at Init[A]'s best $\sigma$"
+    assert labels[1 / 64] == r"at $\sigma$ = 0.0156"
+    best_a = grid[grid["arm"] == "init_A"].groupby("lr")["mean"].min()
+    r = cmp.iloc[-1]
+    assert r["baseline_value"] == best_a[r["lr"]]
+    assert r["ratio"] == pytest.approx((r["baseline_value"] - r["value"]) / r["baseline_value"])
 
 
 # ---- plot functions ------------------------------------------------------------------------
