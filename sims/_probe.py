@@ -1,0 +1,286 @@
+"""The single-layer LoRA probe at one width: one tensor program over seeds × configurations."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ._config import ProbeConfig, SweepSettings
+from ._optim import BatchedOptimizer
+
+if TYPE_CHECKING:
+    import torch
+
+QUANTITIES = ("delta1", "delta2", "delta3", "dY", "AtZ", "Bt")
+TRAJ_COLUMNS = ("loss", "normA_over_n", "normB_over_m")
+_STREAM_DATA, _STREAM_INIT, _STREAM_FRESH = 1, 2, 3
+
+
+@dataclass
+class UnitResult:
+    """Everything measured for one (configuration, width) unit, on the host.
+
+    Arrays are indexed by seed first (S seeds), then recorded step (K) or step (T).
+    """
+
+    stats: np.ndarray  # (S, K, 6) per-entry RMS of QUANTITIES at each recorded step
+    diverged: np.ndarray  # (S, K) bool: non-finite loss or statistic at or before the step
+    traj: np.ndarray  # (S, T, 3) TRAJ_COLUMNS at the start of every step k (paper's t = k−1)
+    stable: np.ndarray  # (S, T) bool: Stable-LoRA's flag after the check of step k
+    stop_step: np.ndarray  # (S,) int: first step whose check found ‖A‖/n ≤ ‖B‖/m; 0: never/none
+
+
+def rng_seed(seed: int, n: int, stream: int, *extra: int) -> int:
+    """A 63-bit generator seed that depends only on (seed, width, stream, extra)."""
+    state = np.random.SeedSequence([seed, n, stream, *extra]).generate_state(2, np.uint32)
+    return int(state[0]) << 31 | int(state[1]) >> 1
+
+
+def _generator(seed: int) -> torch.Generator:
+    import torch
+
+    return torch.Generator().manual_seed(seed)
+
+
+def _rms(x: torch.Tensor) -> torch.Tensor:
+    """Per-entry RMS over the last two dims: (..., p, q) -> (...)."""
+    return x.square().mean(dim=(-2, -1)).sqrt()
+
+
+def _draw_data(
+    settings: SweepSettings, seeds: list[int], n: int, m: int, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Input batch Z and the target residual's factors U, V, per seed (on the host).
+
+    Z has i.i.d. N(0, 1) entries; the residual T − W₀Z = U·V·Z/√k has Θ(1) entries with
+    U ~ N(0, 1) (m×k), V ~ N(0, 1/n) (k×n): the frozen W₀ never needs to exist.
+    """
+    import torch
+
+    b, k = settings.batch, settings.teacher_rank
+    Z = torch.empty(len(seeds), n, b, dtype=dtype)  # (S, n, b)
+    U = torch.empty(len(seeds), m, k, dtype=dtype)  # (S, m, k)
+    V = torch.empty(len(seeds), k, n, dtype=dtype)  # (S, k, n)
+    for i, seed in enumerate(seeds):
+        gen = _generator(rng_seed(seed, n, _STREAM_DATA))
+        Z[i] = torch.randn(n, b, generator=gen, dtype=dtype)
+        U[i] = torch.randn(m, k, generator=gen, dtype=dtype)
+        V[i] = torch.randn(k, n, generator=gen, dtype=dtype) / math.sqrt(n)
+    return Z, U, V
+
+
+def _fresh_z(seeds: list[int], n: int, b: int, step: int, dtype: torch.dtype) -> torch.Tensor:
+    import torch
+
+    out = torch.empty(len(seeds), n, b, dtype=dtype)  # (S, n, b)
+    for i, seed in enumerate(seeds):
+        out[i] = torch.randn(
+            n, b, generator=_generator(rng_seed(seed, n, _STREAM_FRESH, step)), dtype=dtype
+        )
+    return out
+
+
+def _init_params(
+    configs: list[ProbeConfig], seeds: list[int], n: int, m: int, r: int, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A₀ (S, C, r, n) and B₀ (S, C, m, r) through ``stablelora.init_lora_``.
+
+    The generator depends only on (seed, width): configurations with the same init scheme
+    and σ start from the same A₀, B₀ (common random numbers across configurations).
+    """
+    import torch
+
+    from stablelora import init_lora_
+
+    A = torch.empty(len(seeds), len(configs), r, n, dtype=dtype)
+    B = torch.empty(len(seeds), len(configs), m, r, dtype=dtype)
+    for c, config in enumerate(configs):
+        scale = config.at_width(n)
+        for i, seed in enumerate(seeds):
+            init_lora_(
+                A[i, c],
+                B[i, c],
+                config.init,
+                sigma_A=scale["sigma_A"],
+                sigma_B=scale["sigma_B"],
+                generator=_generator(rng_seed(seed, n, _STREAM_INIT)),
+            )
+    return A, B
+
+
+def bytes_per_config(settings: SweepSettings, n: int, m: int, dtype_bytes: int) -> int:
+    """Working-set bytes one configuration adds at width n (all seeds).
+
+    A and B each live as parameter, gradient, two Adam moments, a pre-step copy, the step
+    difference and two temporaries (8 copies); the output-side buffers E, dY, δ's are m×b.
+    """
+    r, b = settings.rank, settings.batch
+    per_seed = 8 * (r * n + m * r) + 6 * m * b + 8 * r * b
+    return settings.seeds * per_seed * dtype_bytes
+
+
+def bytes_shared(settings: SweepSettings, n: int, m: int, dtype_bytes: int) -> int:
+    """Working-set bytes shared by all configurations at width n (Z, U, V, residual)."""
+    b, k = settings.batch, settings.teacher_rank
+    return settings.seeds * (2 * n * b + m * k + k * n + 2 * m * b) * dtype_bytes
+
+
+def run_width(
+    configs: list[ProbeConfig],
+    settings: SweepSettings,
+    n: int,
+    *,
+    device: str = "cpu",
+    on_step: Callable[[], None] | None = None,
+) -> dict[str, UnitResult]:
+    """Train every (seed, configuration) at width n at once and measure δ₁, δ₂, δ₃, ΔY.
+
+    Implements the measurement of Stable-LoRA Eq. (1): with ΔA = A_{t+1} − A_t and
+    ΔB = B_{t+1} − B_t the actual change of one step (shrinkage included),
+    ΔY = s·ΔB·A_tZ + s·B_t·ΔA·Z + s·ΔB·ΔA·Z = δ₁ + δ₂ + δ₃ exactly, on the step's Z.
+    The loss is L = (1/2b)·‖s·BAZ − (T − W₀Z)‖_F², so dY = (Y − T)/b has Θ(1) entries.
+    Statistics stay on ``device`` until the width is done.
+
+    Args:
+        configs: configurations sharing this width (C of them).
+        settings: run-level settings (seeds, steps, recorded steps, b, r, m, dtype).
+        n: the input width.
+        device: torch device string.
+        on_step: called after every optimizer step (progress bars).
+
+    Returns:
+        One ``UnitResult`` per configuration name.
+    """
+    import torch
+
+    from stablelora import stable_shrink_
+
+    dtype = getattr(torch, settings.dtype)
+    order = sorted(range(len(configs)), key=lambda c: configs[c].optimizer)
+    configs = [configs[c] for c in order]
+    seeds = [settings.seed + i for i in range(settings.seeds)]
+    S, C, r, b = len(seeds), len(configs), settings.rank, settings.batch
+    m = settings.m_at(n)
+    k_teacher = settings.teacher_rank
+    fresh = [c.fresh_batches for c in configs]
+    if any(fresh) and not all(fresh):
+        raise ValueError("fixed-batch and fresh-batch configurations must run separately")
+
+    Z, U, V = _draw_data(settings, seeds, n, m, dtype)
+    A, B = _init_params(configs, seeds, n, m, r, dtype)
+    Z, U, V, A, B = (t.to(device) for t in (Z, U, V, A, B))
+    R = U @ (V @ Z) / math.sqrt(k_teacher)  # (S, m, b) residual T − W₀Z
+
+    def col(key: str) -> torch.Tensor:  # per-config scalar as (1, C, 1, 1)
+        vals = [c.at_width(n)[key] for c in configs]
+        return torch.tensor(vals, dtype=dtype, device=device).view(1, C, 1, 1)
+
+    s4 = col("s")
+    eta_A, eta_B = col("eta_A"), col("eta_B")
+    wd = torch.tensor([c.weight_decay for c in configs], dtype=dtype, device=device).view(
+        1, C, 1, 1
+    )
+    optimizers: list[tuple[slice, BatchedOptimizer]] = []  # one per optimizer kind
+    start = 0
+    while start < C:
+        stop = start
+        while stop < C and configs[stop].optimizer == configs[start].optimizer:
+            stop += 1
+        sl = slice(start, stop)
+        params, lrs = [A[:, sl], B[:, sl]], [eta_A[:, sl], eta_B[:, sl]]
+        optimizers.append((sl, BatchedOptimizer(configs[start].optimizer, params, lrs, wd[:, sl])))
+        start = stop
+    shrinkers = [c for c in range(C) if configs[c].shrink is not None]
+    stable = torch.zeros(S, C, dtype=torch.bool, device=device)  # Algorithm 1's flag
+
+    K, T = len(settings.record), settings.steps
+    record_index = {k: i for i, k in enumerate(settings.record)}
+    stats = torch.zeros(K, S, C, len(QUANTITIES), dtype=dtype, device=device)
+    traj = torch.zeros(T, 3, S, C, dtype=dtype, device=device)
+    stable_traj = torch.zeros(T, S, C, dtype=torch.bool, device=device)
+    shrunk = torch.zeros(T, S, C, dtype=torch.bool, device=device)  # A shrunk at step k
+    scale_grad = s4 / b  # dY = E / b, and every gradient carries one factor s
+
+    for k in range(1, T + 1):
+        if fresh[0] and k > 1:
+            Z = _fresh_z(seeds, n, b, k, dtype).to(device)
+            R = U @ (V @ Z) / math.sqrt(k_teacher)
+        AZ = torch.bmm(A.view(S, C * r, n), Z).view(S, C, r, b)  # (S, C, r, b) A_tZ
+        E = torch.matmul(B, AZ).mul_(s4).sub_(R.unsqueeze(1))  # (S, C, m, b) Y − T
+        traj[k - 1, 0] = E.square().sum(dim=(-2, -1)) / (2 * b)
+        traj[k - 1, 1] = torch.linalg.vector_norm(A, dim=(-2, -1)) / n
+        traj[k - 1, 2] = torch.linalg.vector_norm(B, dim=(-2, -1)) / m
+        sdY = E.mul_(scale_grad)  # (S, C, m, b) s·dY
+        grad_B = torch.matmul(sdY, AZ.transpose(-1, -2))  # (S, C, m, r) ∂L/∂B = s·dY·(AZ)ᵀ
+        BtdY = torch.matmul(B.transpose(-1, -2), sdY)  # (S, C, r, b) s·Bᵀ·dY
+        grad_A = torch.bmm(BtdY.view(S, C * r, b), Z.transpose(-1, -2)).view(S, C, r, n)
+        del E, sdY, BtdY
+        recording = k in record_index
+        if recording:
+            A_old, B_old = A.clone(), B.clone()
+        for c in shrinkers:
+            shrunk[k - 1, :, c] = stable_shrink_(
+                A[:, c], B[:, c], stable[:, c], configs[c].shrink,
+                stop_condition=configs[c].stop_condition,
+            )  # fmt: skip
+        stable_traj[k - 1] = stable
+        for sl, opt in optimizers:
+            opt.step([grad_A[:, sl], grad_B[:, sl]])
+        del grad_A, grad_B
+        if recording:
+            dA, dB = A - A_old, B - B_old  # actual change of the step, shrink included
+            dAZ = torch.bmm(dA.view(S, C * r, n), Z).view(S, C, r, b)  # (S, C, r, b)
+            d1 = torch.matmul(dB, AZ).mul_(s4)  # (S, C, m, b) δ₁ = s·ΔB·A_tZ
+            d2 = torch.matmul(B_old, dAZ).mul_(s4)  # δ₂ = s·B_t·ΔA·Z
+            d3 = torch.matmul(dB, dAZ).mul_(s4)  # δ₃ = s·ΔB·ΔA·Z
+            row = stats[record_index[k]]  # (S, C, 6)
+            row[..., 0], row[..., 1], row[..., 2] = _rms(d1), _rms(d2), _rms(d3)
+            row[..., 3] = _rms(d1.add_(d2).add_(d3))  # ΔY = δ₁ + δ₂ + δ₃
+            row[..., 4], row[..., 5] = _rms(AZ), _rms(B_old)
+            del A_old, B_old, dA, dB, dAZ, d1, d2, d3
+        if on_step is not None:
+            on_step()
+
+    return _to_host(configs, settings, stats, traj, stable_traj, shrunk)
+
+
+def _to_host(
+    configs: list[ProbeConfig],
+    settings: SweepSettings,
+    stats: torch.Tensor,
+    traj: torch.Tensor,
+    stable_traj: torch.Tensor,
+    shrunk: torch.Tensor,
+) -> dict[str, UnitResult]:
+    """Move a width's statistics to the host once and split them per configuration.
+
+    The stop step of a shrinking configuration is the first step whose check found
+    ‖A‖_F/n ≤ ‖B‖_F/m (A not shrunk); with ``stop_condition=False`` shrinking pauses there
+    and resumes whenever the condition fails again.
+    """
+    stats_np = stats.cpu().numpy().astype(np.float64)  # (K, S, C, 6)
+    traj_np = traj.cpu().numpy().astype(np.float64)  # (T, 3, S, C)
+    stable_np = stable_traj.cpu().numpy()  # (T, S, C)
+    bad_step = ~np.isfinite(traj_np[:, 0])  # (T, S, C) non-finite loss
+    bad_by_step = np.logical_or.accumulate(bad_step, axis=0)
+    steps = np.asarray(settings.record) - 1
+    diverged = bad_by_step[steps] | ~np.isfinite(stats_np).all(axis=-1)  # (K, S, C)
+    diverged = np.logical_or.accumulate(diverged, axis=0)
+    held = ~shrunk.cpu().numpy()  # (T, S, C) check passed (or already stable)
+    has_shrink = np.array([c.shrink is not None for c in configs])  # (C,)
+    fired = held.any(axis=0) & has_shrink  # (S, C)
+    stop_step = np.where(fired, held.argmax(axis=0) + 1, 0)
+    out = {}
+    for c, config in enumerate(configs):
+        out[config.name] = UnitResult(
+            stats=np.ascontiguousarray(stats_np[:, :, c].transpose(1, 0, 2)),
+            diverged=np.ascontiguousarray(diverged[:, :, c].T),
+            traj=np.ascontiguousarray(traj_np[:, :, :, c].transpose(2, 0, 1)),
+            stable=np.ascontiguousarray(stable_np[:, :, c].T),
+            stop_step=stop_step[:, c].astype(np.int64),
+        )
+    return out

@@ -1,0 +1,94 @@
+"""Atomic files and the per-unit store under DIR/units/ that makes a sweep resumable."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ._probe import UnitResult
+from .errors import ResultsError
+
+_ARRAYS = ("stats", "diverged", "traj", "stable", "stop_step")
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory + os.replace.
+
+    Raises:
+        ResultsError: when the directory cannot be written.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; give a normal file's mode
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise ResultsError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Atomic UTF-8 text write (see :func:`write_atomic`)."""
+    write_atomic(path, text.encode("utf-8"))
+
+
+def unit_path(out: Path, config: str, width: int) -> Path:
+    """Where the unit (config, width) lives: DIR/units/<config>/n<width>.npz."""
+    return Path(out) / "units" / config / f"n{width}.npz"
+
+
+def save_unit(out: Path, config: str, width: int, fingerprint: str, result: UnitResult) -> None:
+    """Store one finished unit atomically, tagged with the fingerprint of its settings.
+
+    The file is an ``.npz`` (a zip of ``.npy`` arrays) written with fixed zip timestamps,
+    so two runs with the same seed write identical bytes.
+    """
+    arrays = {name: getattr(result, name) for name in _ARRAYS}
+    arrays["fingerprint"] = np.array(fingerprint)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, array in arrays.items():
+            member = io.BytesIO()
+            np.save(member, np.ascontiguousarray(array), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            zf.writestr(info, member.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
+    write_atomic(unit_path(out, config, width), buf.getvalue())
+
+
+def load_unit(out: Path, config: str, width: int, fingerprint: str) -> UnitResult | None:
+    """The stored unit if it exists and was made with the same settings, else None.
+
+    A unit file that cannot be read (e.g. truncated by a crash outside ``write_atomic``)
+    counts as missing and is recomputed.
+    """
+    path = unit_path(out, config, width)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if str(data["fingerprint"]) != fingerprint:
+                return None
+            return UnitResult(**{name: data[name] for name in _ARRAYS})
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+
+
+def dumps_json(obj: object) -> str:
+    """Stable, human-readable JSON (sorted keys, UTF-8, trailing newline)."""
+    return json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,327 @@
+"""The width sweep: plan units per width, run or resume them, and write the result files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ._config import ProbeConfig, SweepSettings, validate_settings, validate_suite
+from ._predict import Prediction, predict_config
+from ._probe import UnitResult, bytes_per_config, bytes_shared, run_width
+from ._store import dumps_json, load_unit, save_unit, write_text_atomic
+from ._tables import (
+    configs_frame,
+    measurements_frame,
+    stops_frame,
+    summary_frame,
+    trajectories_frame,
+)
+from .errors import ConfigError, ResultsError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_OUT = Path("results/width_sweep")
+# settings that change the numbers of a unit (device, bootstrap and memory cap do not)
+_FINGERPRINT_SETTINGS = (
+    "seeds",
+    "seed",
+    "steps",
+    "record",
+    "batch",
+    "rank",
+    "m",
+    "teacher_rank",
+    "dtype",
+)
+
+
+@dataclass
+class SweepResult:
+    """What a sweep produced: the tables written to ``out`` and how much was recomputed."""
+
+    out: Path
+    configs: list[ProbeConfig]
+    settings: SweepSettings
+    predictions: dict[str, Prediction]
+    tables: dict[str, pd.DataFrame]
+    computed: list[tuple[str, int]] = field(default_factory=list)  # units run now
+    reused: list[tuple[str, int]] = field(default_factory=list)  # units loaded from disk
+    device: str = "cpu"
+
+
+def _jsonable(obj: object) -> object:
+    if isinstance(obj, Fraction):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {k: _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+def config_dict(config: ProbeConfig) -> dict:
+    """``asdict(config)`` with exponents as exact strings ("-1/2")."""
+    return _jsonable(asdict(config))
+
+
+def settings_dict(settings: SweepSettings) -> dict:
+    """``asdict(settings)`` in JSON-ready form."""
+    return _jsonable(asdict(settings))
+
+
+def fingerprint(config: ProbeConfig, settings: SweepSettings) -> str:
+    """Everything that determines the numbers of a (config, width) unit, as a string."""
+    sd = settings_dict(settings)
+    return json.dumps(
+        {"config": config_dict(config), "settings": {k: sd[k] for k in _FINGERPRINT_SETTINGS}},
+        sort_keys=True,
+    )
+
+
+def resolve_device(requested: str) -> str:
+    """``auto`` → ``cuda`` when available, else ``cpu``.
+
+    Raises:
+        ConfigError: when ``cuda`` is requested and not available.
+    """
+    import torch
+
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: no CUDA device is available (use --device cpu or auto)")
+    return requested
+
+
+def memory_budget(device: str, settings: SweepSettings) -> int:
+    """Bytes one width may use: --max-memory, else half the free host memory / 80% of GPU."""
+    if settings.max_memory_gb is not None:
+        return int(settings.max_memory_gb * 2**30)
+    if device == "cuda":
+        import torch
+
+        return int(0.8 * torch.cuda.mem_get_info()[0])
+    try:
+        with open("/proc/meminfo") as fh:
+            info = {line.split(":")[0]: line.split()[1] for line in fh}
+        return int(info["MemAvailable"]) * 1024 // 2
+    except (OSError, KeyError, IndexError, ValueError):
+        return 4 * 2**30
+
+
+def plan_chunks(
+    configs: list[ProbeConfig], settings: SweepSettings, n: int, budget: int
+) -> list[list[ProbeConfig]]:
+    """Split the configurations pending at width n into groups that fit ``budget`` bytes.
+
+    Fixed-batch and fresh-batch configurations never share a group (their Z differ).
+
+    Raises:
+        ResultsError: when a single configuration with all its seeds does not fit.
+    """
+    m = settings.m_at(n)
+    item = 8 if settings.dtype == "float64" else 4
+    per, shared = bytes_per_config(settings, n, m, item), bytes_shared(settings, n, m, item)
+    fit = (budget - shared) // per if budget > shared else 0
+    if fit < 1:
+        need = (per + shared) / 2**30
+        raise ResultsError(
+            f"width n={n} needs {need:.2f} GiB for one configuration with {settings.seeds} "
+            f"seeds but the budget is {budget / 2**30:.2f} GiB; lower --seeds or the widths, "
+            "or raise --max-memory"
+        )
+    chunks = []
+    for fresh in (False, True):
+        group = [c for c in configs if c.fresh_batches == fresh]
+        chunks.extend(group[i : i + fit] for i in range(0, len(group), fit))
+    return chunks
+
+
+def _git_revision() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for dist in ("lora-width", "torch", "numpy", "pandas", "scipy", "sympy"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
+    return versions
+
+
+def _device_info(device: str) -> dict[str, object]:
+    import torch
+
+    info: dict[str, object] = {"used": device, "torch_threads": torch.get_num_threads()}
+    if device == "cuda":
+        info["name"] = torch.cuda.get_device_name()
+    else:
+        info["name"] = platform.processor() or platform.machine()
+        info["cpu_count"] = os.cpu_count()
+    return info
+
+
+PROTOCOL = {
+    "model": "single LoRA layer Y = W0 Z + s B A Z, A (r x n), B (m x r); W0 enters only via "
+    "the residual T - W0 Z = U V Z / sqrt(k), U ~ N(0,1) (m x k), V ~ N(0,1/n) (k x n)",
+    "input": "Z (n x b), i.i.d. N(0,1), fixed for all steps unless fresh_batches",
+    "loss": "L = (1/2b) * ||s B A Z - (T - W0 Z)||_F^2, so dY = (Y - T)/b has Theta(1) entries",
+    "step": "step k is the k-th optimizer update, the paper's t = k-1 -> k",
+    "deltas": "delta1 = s dB A_t Z, delta2 = s B_t dA Z, delta3 = s dB dA Z, dY = their sum, "
+    "dA, dB the actual change of the step (shrinkage included); per-entry RMS",
+    "fresh_batches": "a new Z every step is OUTSIDE Stable-LoRA's Assumption 1 "
+    "(gamma[g_A Z] = 1 needs g_A correlated with Z); such configs are named '*+fresh'",
+    "fit": "gamma_hat = least-squares slope of the seed mean of log RMS on log n; 95% "
+    "bootstrap over seeds; verdict agree if gamma_pred in the interval or |gamma_hat - "
+    "gamma_pred| <= 0.1",
+}
+
+
+def write_outputs(
+    out: Path,
+    configs: list[ProbeConfig],
+    settings: SweepSettings,
+    units: dict[tuple[str, int], UnitResult],
+    predictions: dict[str, Prediction],
+    device: str,
+) -> dict[str, pd.DataFrame]:
+    """Rebuild every combined file of docs/results-format.md from the finished units."""
+    tables = {
+        "measurements": measurements_frame(configs, settings, units),
+        "trajectories": trajectories_frame(configs, settings, units),
+        "stops": stops_frame(configs, settings, units),
+        "summary": summary_frame(configs, settings, units, predictions),
+        "configs": configs_frame(configs, predictions),
+    }
+    for name, frame in tables.items():
+        write_text_atomic(out / f"{name}.csv", frame.to_csv(index=False))
+    finished = [[c.name, w] for c in configs for w in settings.widths if (c.name, w) in units]
+    run = {
+        "tool": "python -m sims.width_sweep",
+        "settings": settings_dict(settings),
+        "configs": [config_dict(c) for c in configs],
+        "predictions": {c.name: predictions[c.name].to_json() for c in configs},
+        "protocol": PROTOCOL,
+        "device": _device_info(device),
+        "versions": _versions(),
+        "git_revision": _git_revision(),
+        "finished_units": finished,
+        "complete": len(finished) == len(configs) * len(settings.widths),
+    }
+    write_text_atomic(out / "run.json", dumps_json(run))
+    return tables
+
+
+def run_sweep(
+    configs: list[ProbeConfig],
+    settings: SweepSettings,
+    out: Path = DEFAULT_OUT,
+    *,
+    progress: bool | None = None,
+    log: Callable[[str], None] | None = None,
+) -> SweepResult:
+    """Run (or resume) a width sweep and write the result files into ``out``.
+
+    Units (configuration, width) already in ``out/units`` with the same settings are
+    loaded, not recomputed. After every width the combined files are rebuilt atomically,
+    so an interrupted sweep leaves files that load.
+
+    Args:
+        configs: the configurations (validated here).
+        settings: run-level settings (validated here).
+        out: output directory.
+        progress: tqdm progress bar; None shows it only on a terminal.
+        log: where one-line notes go (default: stderr).
+
+    Returns:
+        The tables and bookkeeping of the run.
+
+    Raises:
+        ConfigError: invalid configuration or settings, or theory refused a configuration.
+        ResultsError: the output directory cannot be written or memory does not suffice.
+    """
+    from tqdm import tqdm
+
+    configs = validate_suite(configs)
+    settings = validate_settings(settings)
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ResultsError(f"--out {out} exists and is not a directory")
+    emit = log or (lambda msg: print(msg, file=sys.stderr))
+    device = resolve_device(settings.device)
+    predictions = {c.name: _predict_or_raise(c, settings.m_exp) for c in configs}
+    prints = {c.name: fingerprint(c, settings) for c in configs}
+
+    units: dict[tuple[str, int], UnitResult] = {}
+    result = SweepResult(out, configs, settings, predictions, {}, device=device)
+    pending: dict[int, list[ProbeConfig]] = {}
+    for w in settings.widths:
+        for c in configs:
+            unit = load_unit(out, c.name, w, prints[c.name])
+            if unit is None:
+                pending.setdefault(w, []).append(c)
+            else:
+                units[c.name, w] = unit
+                result.reused.append((c.name, w))
+    if result.reused:
+        emit(f"resuming from {out}: {len(result.reused)} finished units reused")
+
+    budget = memory_budget(device, settings)
+    plan = [
+        (w, chunk)
+        for w in sorted(pending)
+        for chunk in plan_chunks(pending[w], settings, w, budget)
+    ]
+    total = sum(settings.steps for _ in plan)
+    with tqdm(
+        total=total,
+        unit="step",
+        disable=None if progress is None else not progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    ) as bar:
+        for w, chunk in plan:
+            bar.set_description(f"n={w} ({len(chunk)} configs x {settings.seeds} seeds)")
+            results = run_width(chunk, settings, w, device=device, on_step=lambda: bar.update(1))
+            for c in chunk:
+                save_unit(out, c.name, w, prints[c.name], results[c.name])
+                units[c.name, w] = results[c.name]
+                result.computed.append((c.name, w))
+            if w != plan[-1][0] and chunk is _last_chunk_of(plan, w):
+                write_outputs(out, configs, settings, units, predictions, device)
+    result.tables = write_outputs(out, configs, settings, units, predictions, device)
+    return result
+
+
+def _last_chunk_of(plan: list[tuple[int, list[ProbeConfig]]], width: int) -> list[ProbeConfig]:
+    return [chunk for w, chunk in plan if w == width][-1]
+
+
+def _predict_or_raise(config: ProbeConfig, m_exp: int) -> Prediction:
+    try:
+        return predict_config(config, m_exp)
+    except ValueError as exc:  # theory's named errors derive from ValueError
+        raise ConfigError(f"theory cannot predict config {config.name!r}: {exc}") from None
