@@ -283,11 +283,6 @@ def draw_toymodel(toy: Results, notes: list[str]) -> list[Drawn]:
 def draw_phase(sweep: Results, notes: list[str], resolution: Fraction = Fraction(1, 16)
                ) -> list[Drawn]:
     """Plot 6: the case of theory.classify on the (γ[η], γ[A₀Z]) plane, one panel per γ[B₀]."""
-    try:
-        from theory import classify  # noqa: F401  (only to know whether it is there)
-    except ImportError as exc:
-        notes.append(f"phase diagram skipped: theory.classify cannot be imported ({exc})")
-        return []
     from figures._phase import config_points, exact, phase_grid, plot_phase
     from figures._tidy_sweep import config_verdicts
 

@@ -278,8 +278,7 @@ def test_plot_agreement_writes_fitted_and_predicted(sweep: figures.Results) -> N
 
 def test_every_kind_is_drawn_labelled_and_reported(results: Path, tmp_path: Path) -> None:
     out = tmp_path / "figs"
-    kinds = tuple(k for k in figures.KINDS if k != "phase")  # phase has its own test file
-    outcome = figures.render_all(results, out, dpi=20, kinds=kinds, progress=False)
+    outcome = figures.render_all(results, out, dpi=20, progress=False)
     assert outcome.notes == []
     for _, drawn in outcome.drawn:
         assert_labelled(drawn.figure)
@@ -287,8 +286,8 @@ def test_every_kind_is_drawn_labelled_and_reported(results: Path, tmp_path: Path
     expected = {f"{kind}_{c}.png" for kind in ("width", "exponents")
                 for c in ("adam_A", "adam_A_shrink", "sgd_AB")}
     expected |= {"agreement.png", "norms.png", "stop_steps.png", "toymodel.png",
-                 "toymodel_stable.png", "report.md"}
-    assert names == expected  # no temporary files left behind
+                 "toymodel_stable.png", "phase.png", "report.md"}
+    assert names == expected  # all six kinds, and no temporary files left behind
     assert [p.name for p in outcome.written] == [p.name for p, _ in outcome.drawn] + ["report.md"]
     report = (out / "report.md").read_text()
     for name in expected - {"report.md"}:
@@ -380,18 +379,6 @@ def test_help_is_fast_and_imports_nothing_heavy() -> None:
 # ---- phase diagram (plot 6, needs theory/) --------------------------------------------------
 
 
-def _classify_available() -> bool:
-    try:
-        from theory import classify  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_theory = pytest.mark.skipif(not _classify_available(),
-                                  reason="theory.classify not importable yet (theory/ pending)")
-
-
 def test_exact_exponents_for_theory() -> None:
     from fractions import Fraction
 
@@ -410,7 +397,6 @@ def test_config_points_on_the_plane_and_verdicts(sweep: figures.Results) -> None
     assert p.loc["sgd_AB", "verdict"] == "disagree" and p.loc["adam_A", "B0"] == -math.inf
 
 
-@needs_theory
 @pytest.mark.parametrize("b0", [-math.inf, 0.0, -1.0])
 def test_phase_grid_matches_the_cases_of_section_3_2(b0: float) -> None:
     from fractions import Fraction
@@ -429,7 +415,6 @@ def test_phase_grid_matches_the_cases_of_section_3_2(b0: float) -> None:
     assert set(grid["case"]) == seen
 
 
-@needs_theory
 def test_phase_figure_places_configs_and_is_drawn(results: Path, tmp_path: Path) -> None:
     outcome = figures.render_all(results, tmp_path / "f", dpi=20, kinds=("phase",),
                                  progress=False)
