@@ -87,7 +87,6 @@ RC = {
     "grid.linewidth": 0.5,
     "lines.linewidth": 1.4,
     "mathtext.fontset": "dejavusans",
-    "savefig.bbox": "tight",
 }
 
 
