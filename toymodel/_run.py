@@ -1,0 +1,135 @@
+"""Run a whole toy-model grid: data, cached pretraining, frozen features, chunks, result files."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from ._atomic import atomic_open
+from ._config import ToyConfig
+from ._data import Dataset, default_cache_dir, load_dataset
+from ._engine import train_chunk
+from ._grid import chunks, phase_one, phase_two, rows_per_chunk
+from ._model import Pretrained, batch_schedule, frozen_features, load_or_pretrain
+from ._results import ResultStore
+from ._summary import summarize
+from .errors import ConfigError
+
+__all__ = ["pretrained_model", "resolve_device", "run_grid"]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` → CUDA when present, else CPU.
+
+    Raises:
+        ConfigError: ``cuda`` asked for on a machine without it.
+    """
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda: this torch build sees no CUDA device; use cpu or auto")
+    return torch.device(name)
+
+
+def _versions() -> dict:
+    """Versions of Python and the libraries, and the git revision when there is one."""
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, cwd=Path(__file__).parent).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        rev = None
+    return {"python": sys.version.split()[0], "torch": torch.__version__,
+            "numpy": np.__version__, "pandas": pd.__version__, "git_revision": rev}
+
+
+def _device_info(device: torch.device) -> dict:
+    """A description of where the run computes."""
+    info = {"device": str(device), "torch_threads": torch.get_num_threads(),
+            "machine": platform.machine(), "processor": platform.processor() or None}
+    if device.type == "cuda":
+        info["cuda_device"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def pretrained_model(config: ToyConfig, *, data_dir: Path | None, cache_dir: Path | None,
+                     download: bool, progress: bool) -> tuple[Pretrained, Dataset]:
+    """Load MNIST and the pretrained weights (pretraining, and caching them, on a miss)."""
+    config.validate()
+    device = resolve_device(config.device)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    mnist = load_dataset("mnist", data_dir=data_dir, cache_dir=cache, download=download,
+                         need_test=False)
+    return load_or_pretrain(config, mnist, cache, device, progress), mnist
+
+
+def run_grid(config: ToyConfig, out: Path, *, data_dir: Path | None = None,
+             cache_dir: Path | None = None, download: bool = True,
+             progress: bool = True) -> pd.DataFrame:
+    """Run (or resume) every run of ``config`` and write the result files in ``out``.
+
+    Phase one trains the arms without shrinkage over lr × σ × seeds; phase two the
+    Stable-LoRA arms over lr × λ × seeds at σ_k and at phase one's best σ per lr. Runs
+    already in ``out/runs.csv`` are skipped.
+
+    Returns:
+        The per-lr summary (also written to ``out/summary.csv``).
+
+    Raises:
+        ToyModelError: bad config, missing or corrupt data, or a mismatching ``out``.
+    """
+    config.validate()
+    store = ResultStore(out, config.to_json())
+    device = resolve_device(config.device)
+    t0 = time.perf_counter()
+    model, mnist = pretrained_model(config, data_dir=data_dir, cache_dir=cache_dir,
+                                    download=download, progress=progress)
+    t_pretrain = time.perf_counter() - t0
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    fashion = load_dataset("fashion-mnist", data_dir=data_dir, cache_dir=cache,
+                           download=download, need_test=True)
+    schedules = {s: batch_schedule(len(fashion.y_train), config.steps, config.batch, s)
+                 for s in config.seeds}  # seed -> (steps, b) image indices
+    used = torch.unique(torch.cat([sch.view(-1) for sch in schedules.values()]))  # sorted
+    t1 = time.perf_counter()
+    frozen = frozen_features(model, fashion, used, config.test_size, device)
+    t_features = time.perf_counter() - t1
+    local = {s: torch.searchsorted(used, sch) for s, sch in schedules.items()}
+    meta = {"config": config.to_json(), "versions": _versions(), "device": _device_info(device),
+            "data_sources": {"mnist": mnist.source, "fashion-mnist": fashion.source,
+                             "mnist_train_images": len(mnist.y_train),
+                             "fashion_test_images": len(frozen.y_test)},
+            "pretrain": model.info, "runs_done": len(store.runs), "finished": False}
+    size = rows_per_chunk(config)
+    t2 = time.perf_counter()
+    train_kw = dict(r=config.r, scale=config.scale, betas=(config.beta1, config.beta2),
+                    eps=config.eps, weight_decay=config.weight_decay,
+                    subtract_init=config.subtract_init, stop_condition=config.stop_condition)
+    bar = tqdm(desc="fine-tune (runs)", unit="run", disable=not progress)
+    for plan in (lambda: phase_one(config), lambda: phase_two(config, store.runs)):
+        pending = store.pending(plan())
+        bar.total = (bar.total or 0) + len(pending)
+        bar.refresh()
+        for rows, chunk in chunks(pending, size):
+            result = train_chunk(chunk, frozen, local[chunk.seed], **train_kw)
+            store.add(rows, result)
+            meta["runs_done"] = len(store.runs)
+            store.write_meta(meta)
+            bar.update(len(rows))
+    bar.close()
+    summary = summarize(store.runs)
+    meta.update(finished=True, timing_s={"pretrain_or_cache": round(t_pretrain, 2),
+                                         "features": round(t_features, 2),
+                                         "fine_tune_and_eval": round(time.perf_counter() - t2, 2),
+                                         "rows_per_chunk": size})
+    store.write_meta(meta)
+    with atomic_open(Path(out) / "summary.csv", "w") as fh:
+        summary.to_csv(fh, index=False)
+    return summary
