@@ -82,13 +82,15 @@ def config_points(configs: pd.DataFrame, verdicts: pd.DataFrame | None = None) -
         verdicts: ``config_verdicts(summary)`` or ``None`` (every verdict ``n/a``).
 
     Returns:
-        Columns ``config, eta, A0Z, B0, on_plane, verdict``.
+        Columns ``config, key, eta, A0Z, B0, on_plane, verdict``; ``key`` numbers the configs
+        1, 2, … in the order of configs.csv (the phase diagram writes it beside each marker).
     """
     eta = configs["eta_exp"].astype(float)
     s = configs["s_exp"].astype(float)
     eta_b = configs["etaB_exp"].astype(float)
     one_lr = eta_b.isna() | np.isclose(eta_b, eta)
     out = configs[["config"]].assign(
+        key=np.arange(1, len(configs) + 1),
         eta=eta, A0Z=configs["A0Z_exp"].astype(float), B0=configs["B0_exp"].astype(float),
         on_plane=np.isclose(s + 2 * eta + 1, 0) & one_lr,
     )
@@ -99,12 +101,34 @@ def config_points(configs: pd.DataFrame, verdicts: pd.DataFrame | None = None) -
     return out
 
 
+def _place_points(ax: Axes, points: pd.DataFrame, x_ext: tuple[float, float]) -> None:
+    """Mark configs at (eta, y) by verdict, numbered by ``key``; configs sharing a spot sit
+    side by side. Invisible artists labelled "key config" let a legend carry the key."""
+    dx = 0.03 * (x_ext[1] - x_ext[0])
+    labelled: set[str] = set()
+    for (x, y), group in points.sort_values("key").groupby(["eta", "y"], sort=True):
+        g = len(group)
+        for k, r in enumerate(group.itertuples(index=False)):
+            c = VERDICT_POINT_COLOR[r.verdict]
+            label = f"measured: {r.verdict}" + ("" if r.on_plane else ", off the plane")
+            px = x + (k - (g - 1) / 2) * dx
+            ax.scatter([px], [y], marker=VERDICT_MARKER[r.verdict], s=40, zorder=3,
+                       facecolor=c if r.on_plane else "none", edgecolor="k" if r.on_plane else c,
+                       lw=1, label=None if label in labelled else label)
+            labelled.add(label)
+            ax.annotate(str(r.key), (px, y), xytext=(0, 6), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=6)
+    for r in points.sort_values("key").itertuples(index=False):
+        ax.plot([], [], ls="none", label=f"{r.key}  {r.config}")
+
+
 def plot_phase(grid: pd.DataFrame, *, points: pd.DataFrame | None = None,
                ax: Axes | None = None, title: str = "", legend: bool = True) -> Axes:
     """Colour the (γ[η], γ[A₀Z]) plane by case and mark the measured configs by verdict.
 
     The γ[A₀Z] = −∞ row is drawn as a strip below the plane. Filled markers lie on the plane
-    γ[s] + 2γ[η] + 1 = 0 (Theorem 3.1's tuning); hollow ones do not.
+    γ[s] + 2γ[η] + 1 = 0 (Theorem 3.1's tuning); hollow ones do not. Each marker carries
+    its config's ``key``; the legend lists key and name.
 
     Args:
         grid: ``phase_grid(...)`` for one γ[B₀].
@@ -141,21 +165,8 @@ def plot_phase(grid: pd.DataFrame, *, points: pd.DataFrame | None = None,
     for c in CASES:
         ax.fill_between([], [], color=CASE_COLOR[c], label=CASE_LABEL[c])
     if points is not None and not points.empty:
-        py = np.where(np.isfinite(points["A0Z"]), points["A0Z"], y_strip)
-        for v in ("n/a", "agree", "disagree"):
-            for on in (True, False):
-                m = ((points["verdict"] == v) & (points["on_plane"] == on)).to_numpy()
-                if m.any():
-                    c = VERDICT_POINT_COLOR[v]
-                    ax.scatter(points["eta"][m], py[m], marker=VERDICT_MARKER[v], s=45, zorder=3,
-                               facecolor=c if on else "none", edgecolor="k" if on else c, lw=1,
-                               label=f"measured: {v}" + ("" if on else ", off the plane"))
-        labels: dict[tuple[float, float], list[str]] = {}
-        for name, x, y in zip(points["config"], points["eta"], py, strict=True):
-            labels.setdefault((float(x), float(y)), []).append(str(name))
-        for (x, y), names in labels.items():
-            ax.annotate(", ".join(names), (x, y), xytext=(5, 4), textcoords="offset points",
-                        fontsize=6)
+        _place_points(ax, points.assign(y=np.where(np.isfinite(points["A0Z"]), points["A0Z"],
+                                                   y_strip)), x_ext)
     ticks = [t for t in ax.get_yticks() if ys[0] <= t <= ys[-1]]
     ax.set_yticks([y_strip, *ticks], [r"$-\infty$", *[f"{t:g}" for t in ticks]])
     ax.set_xlabel(r"$\gamma[\eta]$   (with $\gamma[s] = -2\gamma[\eta]-1$)")

@@ -104,15 +104,24 @@ def plot_exponents(summary: pd.DataFrame, *, config: str, quantity: str,
         pred = d["gamma_pred"].to_numpy(float)
         ax.plot(steps, np.where(np.isfinite(pred), pred, np.nan), "--", color="k", lw=1,
                 label=r"predicted $\gamma$")
+        hat = d["gamma_hat"].to_numpy(float)
         for v in VERDICTS:
-            m = (d["verdict"] == v).to_numpy()
+            m = (d["verdict"] == v).to_numpy() & np.isfinite(hat)
             if m.any():
-                ax.scatter(steps[m], d["gamma_hat"].to_numpy(float)[m], s=16, zorder=3,
-                           marker=VERDICT_MARKER[v], color=VERDICT_POINT_COLOR[v],
-                           edgecolor="k", lw=0.5, label=f"verdict: {v}")
+                ax.scatter(steps[m], hat[m], s=16, zorder=3, marker=VERDICT_MARKER[v],
+                           color=VERDICT_POINT_COLOR[v], edgecolor="k", lw=0.5,
+                           label=f"verdict: {v}")
+        zero = hat == -np.inf  # RMS exactly 0 at every width (e.g. δ₂ at step 1 when B₀ = 0)
+        if zero.any():
+            ax.scatter(steps[zero], np.zeros(zero.sum()), marker="v", s=18, color="0.3",
+                       transform=ax.get_xaxis_transform(), clip_on=False, zorder=3,
+                       label=r"$\hat\gamma = -\infty$ (RMS = 0)")
         if steps.max() >= 10 * max(steps.min(), 1):
+            from matplotlib.ticker import NullLocator
+
             ax.set_xscale("log")
-            plain_log_axis(ax.xaxis)
+            ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticks(steps, [f"{s:g}" for s in steps])  # the recorded steps
     ax.set_xlabel(r"step $t$")
     ax.set_ylabel(r"exponent $\gamma$")
     ax.set_title(GAMMA_LABEL[quantity])

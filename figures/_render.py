@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from figures._load import Results, load_results
-from figures._style import ARM_LABEL, QUANTITIES, RC, fmt_exp
+from figures._style import ARM_LABEL, QUANTITIES, QUANTITY_LABEL, RC, fmt_exp
 from figures.errors import NothingToDrawError
 
 if TYPE_CHECKING:
@@ -54,15 +54,17 @@ def _figure(ncols: int, nrows: int = 1, panel: tuple[float, float] = (3.2, 2.6))
     return Figure(figsize=(panel[0] * ncols, panel[1] * nrows), layout="constrained")
 
 
-def _figure_legend(fig: Figure, axes: list, ncols: int = 1) -> None:
-    """One legend for the whole figure, outside the panels: the union of the axes' labels."""
+def _figure_legend(fig: Figure, axes: list, first: tuple[str, ...] = ()) -> None:
+    """One legend for the whole figure, outside the panels: the union of the axes' labels,
+    those in ``first`` leading in that order, then the rest as they appear."""
     seen: dict[str, object] = {}
     for ax in axes:
         for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
             seen.setdefault(label, h)
+    order = sorted(seen, key=lambda lab: first.index(lab) if lab in first else len(first))
     if seen:
-        fig.legend(list(seen.values()), list(seen), loc="outside right upper", frameon=False,
-                   ncols=ncols)
+        fig.legend([seen[lab] for lab in order], order, loc="outside right upper",
+                   frameon=False)
 
 
 def save_atomic(fig: Figure, path: Path, fmt: str, dpi: int) -> None:
@@ -114,7 +116,7 @@ def draw_width(sweep: Results, notes: list[str]) -> list[Drawn]:
         axes = fig.subplots(1, len(steps), squeeze=False)[0]
         for ax, step in zip(axes, steps, strict=True):
             plot_width(bands, config=config, step=step, ax=ax, legend=False)
-        _figure_legend(fig, axes)
+        _figure_legend(fig, axes, first=tuple(QUANTITY_LABEL[q] for q in QUANTITIES))
         fig.suptitle(f"{config}: per-entry RMS against width (seeds as band)")
         out.append(Drawn(f"width_{slug(config)}", fig, "Width plots",
                          f"{config}: RMS of δ₁, δ₂, δ₃, ΔY against n, theory's slope dashed"))

@@ -112,7 +112,7 @@ def plain_log_axis(axis: Axis) -> None:
             return f"{x:g}" if super().__call__(x, pos) else ""
 
     axis.set_major_formatter(_Plain(labelOnlyBase=False))
-    axis.set_minor_formatter(_Plain(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+    axis.set_minor_formatter(_Plain(labelOnlyBase=False, minor_thresholds=(1, 0.4)))
 
 
 def fmt_exp(x: float) -> str:
