@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-__all__ = ["LinCon", "feasible", "implies", "simplify"]
+__all__ = ["LinCon", "feasible", "implies", "project", "simplify"]
 
 
 @dataclass(frozen=True, order=True)
@@ -166,16 +166,43 @@ def _fm_cost(cons: Sequence[LinCon], x: str) -> int:
     return sum(c.coef(x) > 0 for c in cons) * sum(c.coef(x) < 0 for c in cons)
 
 
+def _combine(c: LinCon, e: LinCon, x: str) -> LinCon:
+    """``c`` with ``x`` eliminated by the equality ``e = 0`` (strictness of ``c`` kept)."""
+    k = -c.coef(x) / e.coef(x)
+    d = dict(c.coeffs)
+    for name, v in e.coeffs:
+        d[name] = d.get(name, Fraction(0)) + k * v
+    d.pop(x, None)
+    return LinCon.make(d, c.const + k * e.const, strict=c.strict)
+
+
+def _equality(cons: Sequence[LinCon]) -> LinCon | None:
+    """A constraint whose opposite is also present (so it is an equality), if any."""
+    present = {(c.coeffs, c.const) for c in cons if not c.strict}
+    for c in cons:
+        if not c.strict and (tuple((k, -v) for k, v in c.coeffs), -c.const) in present:
+            return c
+    return None
+
+
 def feasible(cons: Sequence[LinCon]) -> dict[str, Fraction] | None:
     """An exact point satisfying every constraint, or ``None`` if there is none.
 
-    Fourier–Motzkin elimination (exact over ℚ, strictness tracked), then back-substitution
-    through the stored projections picks a simple rational for each symbol.
+    Equalities are substituted away first (Gaussian elimination); the rest goes through
+    Fourier–Motzkin elimination (exact over ℚ, strictness tracked); back-substitution
+    through the stored projections then picks a simple rational for each symbol.
     """
     current = _tidy(cons)
     if current is None:
         return None
-    symbols = sorted(set().union(*(c.symbols for c in cons))) if cons else []
+    solved: list[tuple[str, LinCon]] = []
+    while (e := _equality(current)) is not None:
+        x = e.coeffs[0][0]
+        current = _tidy(_combine(c, e, x) for c in current)  # e and its opposite vanish
+        if current is None:
+            return None
+        solved.append((x, e))
+    symbols = sorted(set().union(*(c.symbols for c in current))) if current else []
     stages: list[tuple[str, list[LinCon]]] = []
     remaining = list(symbols)
     while remaining:
@@ -189,8 +216,26 @@ def feasible(cons: Sequence[LinCon]) -> dict[str, Fraction] | None:
     point: dict[str, Fraction] = {}
     for x, system in reversed(stages):
         point[x] = _pick(*_bounds(system, x, point))
-    assert all(c.holds(point) for c in cons), "Fourier–Motzkin witness check failed"
+    for x, e in reversed(solved):
+        for name, _ in e.coeffs:
+            if name != x:
+                point.setdefault(name, Fraction(0))  # free: appears in no other constraint
+        point[x] = -(e.const + sum((v * point[k] for k, v in e.coeffs if k != x),
+                                   Fraction(0))) / e.coef(x)
+    for c in cons:
+        for name in c.symbols:
+            point.setdefault(name, Fraction(0))
+    assert all(c.holds(point) for c in cons), "exact witness check failed"
     return dict(sorted(point.items()))
+
+
+def project(cons: Sequence[LinCon], keep: frozenset[str]) -> list[LinCon]:
+    """The projection of a feasible cell onto ``keep`` (Fourier–Motzkin on the other symbols)."""
+    current = _tidy(cons) or []
+    for x in sorted(set().union(*(c.symbols for c in cons)) - keep) if cons else []:
+        current = _eliminate(current, x)
+        assert current is not None, "projection of an infeasible cell"
+    return current
 
 
 def implies(cons: Sequence[LinCon], con: LinCon) -> bool:

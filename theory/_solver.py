@@ -122,7 +122,7 @@ def _clauses(c: Constraint, neg: frozenset[str]) -> list[list[LinCon]]:
 
 
 def _fmt_lin(c: LinCon, eq: bool = False) -> str:
-    """``A0Z - eta <= 1`` style: integer coefficients, first one positive, constant right."""
+    """``A0Z <= eta + 1`` style: integer coefficients, positive terms left, the rest right."""
     coeffs = dict(c.coeffs)
     const = c.const
     if len(coeffs) == 1:
@@ -140,8 +140,10 @@ def _fmt_lin(c: LinCon, eq: bool = False) -> str:
     if next(iter(sorted(coeffs.items())))[1] < 0:
         scale = -scale
         op = _FLIP[op]
-    lhs = Affine.make({k: v * scale for k, v in coeffs.items()}, Fraction(0))
-    return f"{lhs} {op} {fmt_value(-const * scale)}"
+    scaled = {k: v * scale for k, v in coeffs.items()}
+    lhs = Affine.make({k: v for k, v in scaled.items() if v > 0}, Fraction(0))
+    rhs = Affine.make({k: -v for k, v in scaled.items() if v < 0}, -const * scale)
+    return f"{lhs} {op} {rhs}"
 
 
 def _gcd(a: int, b: int) -> int:
@@ -176,6 +178,12 @@ class Cell:
         """All linear constraints (each equality as two inequalities)."""
         back = [LinCon(tuple((k, -v) for k, v in e.coeffs), -e.const) for e in self.equalities]
         return [*self.equalities, *back, *self.inequalities]
+
+    def project(self, keep: frozenset[str]) -> Cell:
+        """The cell's shadow on the symbols in ``keep`` (exact Fourier–Motzkin projection)."""
+        eqs, ineqs = _linear.simplify(_linear.project(self.linear(), keep))
+        return Cell(self.neg_inf & keep, self.finite_nullable & keep, tuple(eqs), tuple(ineqs),
+                    {k: v for k, v in self.point.items() if k in keep})
 
     def point_strings(self) -> dict[str, str]:
         """The witness point as exact strings."""

@@ -1,0 +1,198 @@
+"""``python -m theory predict|solve|implies|prove``: a thin CLI over the γ-calculus.
+
+    python -m theory predict --eta -1/2 --s 0 --A0Z 0 --B0 -inf --json
+    python -m theory solve "A0Z <= eta + 1; max(A0Z, eta + 1) = 0" --nullable A0Z
+    python -m theory implies "A0Z <= eta + 1" "max(A0Z, eta + 1) = eta + 1" --nullable A0Z
+    python -m theory prove --all
+
+Exit codes: 0 success (``implies``: it holds), 1 ``implies`` refuted or a ``prove`` failure,
+2 bad input (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import Any, NoReturn
+
+__all__ = ["main"]
+
+_VALUE_FLAGS = {"--eta", "--s", "--A0Z", "--B0", "--eta-B", "--m-exp", "--dY-exp", "--nullable"}
+_NEGATIVE = re.compile(r"^-(\d|inf|oo|∞)", re.IGNORECASE)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--eta -1/2`` → ``--eta=-1/2`` (argparse would read -1/2 as an option)."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok in _VALUE_FLAGS and i + 1 < len(argv) and _NEGATIVE.match(argv[i + 1]):
+            out.append(f"{tok}={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(tok)
+            i += 1
+    return out
+
+
+def _build() -> _Parser:
+    p = _Parser(prog="python -m theory",
+                description="Exact γ-calculus (max-plus over ℚ ∪ {−∞}) for LoRA width scaling: "
+                            "predictions, a solver, and the papers' statements proved.")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+
+    pr = sub.add_parser("predict", help="γ of δ₁, δ₂, δ₃, ΔY, A_tZ, B_t for one configuration",
+                        description="Predict the width exponents (per-entry RMS, Z = Θ(1), "
+                                    "m = n, r = Θ(1)) at the paper's steps t ≥ 1 and t = 0.")
+    pr.add_argument("--eta", required=True, help="γ[η] (= γ[η_A]), e.g. -1/2")
+    pr.add_argument("--s", required=True, help="γ[s], the LoRA scaling exponent")
+    pr.add_argument("--A0Z", required=True, help="γ[A₀Z] (σ-exponent + 1/2 for i.i.d. A₀; "
+                                                 "-inf for A₀ = 0)")
+    pr.add_argument("--B0", required=True, help="γ[B₀] per entry (-inf for B₀ = 0)")
+    pr.add_argument("--eta-B", default=None, help="γ[η_B] (default: γ[η_B] = γ[η])")
+    pr.add_argument("--optimizer", default="adam", help="adam | adamw | signsgd | sgd "
+                                                        "(default adam: γ[g] = 0, Assumption 1)")
+    pr.add_argument("--shrink", default=None, help="stop | nostop: Stable-LoRA shrinkage "
+                                                   "(Algorithm 1), predicted after the stop")
+    pr.add_argument("--m-exp", default="1", help="γ[m], output width (SGD only; default 1, m = n)")
+    pr.add_argument("--dY-exp", default="0", help="γ[dY] per entry (SGD only; default 0)")
+    pr.add_argument("--json", action="store_true", help="print one JSON object")
+
+    so = sub.add_parser("solve", help="the solution set of a system, as polyhedral cells",
+                        description="Solve a ';'-separated system of max-plus (in)equalities "
+                                    "exactly. Example: \"A0Z <= eta + 1; s + 2*eta + 1 = 0\".")
+    so.add_argument("system", help="constraints 'lhs OP rhs' (OP: = <= < >= >) joined by ';'")
+    so.add_argument("--nullable", default="", help="symbols that may be -oo, e.g. A0Z,B0")
+    so.add_argument("--latex", action="store_true", help="print cells as LaTeX")
+    so.add_argument("--json", action="store_true",
+                    help='print {"satisfiable": bool, "cells": [[constraint, ...], ...]}')
+
+    im = sub.add_parser("implies", help="prove hypotheses ⇒ conclusion or show a counterexample",
+                        description="Exit 0 if the implication holds for every value of the "
+                                    "symbols, 1 with a counterexample cell if not.")
+    im.add_argument("hypotheses", help="system of hypotheses")
+    im.add_argument("conclusion", help="system that should follow")
+    im.add_argument("--nullable", default="", help="symbols that may be -oo, e.g. A0Z,B0")
+    im.add_argument("--json", action="store_true",
+                    help='print {"holds": true} or {"holds": false, "counterexample": ...}')
+
+    pv = sub.add_parser("prove", help="decide the catalogued statements of both papers",
+                        description="Decide catalogued statements for all exponent values; "
+                                    "exit 1 if any result differs from the catalogue.")
+    pv.add_argument("name", nargs="?", default=None, help="one statement (default: all)")
+    pv.add_argument("--all", action="store_true", help="every statement (the default)")
+    pv.add_argument("--json", action="store_true", help="print a JSON list of results")
+    return p
+
+
+def _predict(a: argparse.Namespace) -> int:
+    from ._predict import KEYS, predict
+
+    p = predict(a.eta, a.s, a.A0Z, a.B0, eta_B=a.eta_B, optimizer=a.optimizer,
+                shrink=a.shrink, m_exp=a.m_exp, dY_exp=a.dY_exp)
+    j = p.to_json()
+    if a.json:
+        print(json.dumps(j, ensure_ascii=False))
+        return 0
+    print(f"case: {j['case']}\nstable: {'yes' if j['stable'] else 'no'}")
+    steady = "t >= " + str(j["steady_from"]) if j["steady_from"] else "after stop/late t"
+    cols = [("t = 0", j["gamma_by_t"][0])]
+    cols += [(f"t = {t}", g) for t, g in enumerate(j["gamma_by_t"]) if t > 0]
+    cols.append((steady, j["gamma"]))
+    print("quantity  " + "".join(f"{c:>18}" for c, _ in cols))
+    for k in KEYS:
+        print(f"{k:<10}" + "".join(f"{str(g[k] if g[k] is not None else 'n/a'):>18}"
+                                   for _, g in cols))
+    for k, why in j["reasons"].items():
+        print(f"  {k}: {why}")
+    return 0
+
+
+def _solve(a: argparse.Namespace) -> int:
+    from ._parse import parse_system
+    from ._solver import solve
+
+    cells = solve(parse_system(a.system, a.nullable))
+    if a.json:
+        print(json.dumps({"satisfiable": bool(cells), "cells": [c.strings() for c in cells]}))
+        return 0
+    print("satisfiable" if cells else "unsatisfiable")
+    for i, c in enumerate(cells, 1):
+        if a.latex:
+            from ._sympy import to_latex
+
+            print(f"cell {i}: {to_latex(c)}")
+        else:
+            print(f"cell {i}: " + "; ".join(c.strings()))
+    return 0
+
+
+def _implies(a: argparse.Namespace) -> int:
+    from ._parse import parse_system
+    from ._solver import implies
+
+    res = implies(parse_system(a.hypotheses, a.nullable), parse_system(a.conclusion, a.nullable))
+    if a.json:
+        print(json.dumps(res.to_json()))
+    elif res.holds:
+        print("holds for every value of the symbols")
+    else:
+        ce: Any = res.to_json()["counterexample"]
+        print(f"does not hold: {ce['violates']} fails on the cell {'; '.join(ce['cell'])}, "
+              f"e.g. at {', '.join(f'{k} = {v}' for k, v in ce['point'].items())}")
+    return 0 if res.holds else 1
+
+
+def _prove(a: argparse.Namespace) -> int:
+    from ._catalogue import prove
+
+    if a.all and a.name:
+        raise _UsageError(f"give a statement NAME or --all, not both (got {a.name!r})")
+    results = prove(a.name)
+    if a.json:
+        print(json.dumps([r.to_json() for r in results], ensure_ascii=False))
+    else:
+        for r in results:
+            st = r.statement
+            print(f"[{r.status}] {st.name}: {st.source}. {st.summary}")
+            for c in r.results:
+                mark = "ok " if c.ok else "BAD"
+                print(f"    {mark} {'holds  ' if c.holds else 'refuted'} {c.claim.text}")
+                if c.counterexample is not None:
+                    ce = c.counterexample
+                    pt = ", ".join(f"{k} = {v}" for k, v in ce.point_strings().items())
+                    print(f"          counterexample cell: {'; '.join(ce.strings())} (e.g. {pt})")
+            if st.note and r.status != "proved":
+                print(f"    note: {st.note}")
+        counts = {s: sum(r.status == s for r in results) for s in ("proved", "refuted", "FAILED")}
+        print(f"{counts['proved']} proved, {counts['refuted']} refuted as documented, "
+              f"{counts['FAILED']} failed")
+    return 1 if any(r.status == "FAILED" for r in results) else 0
+
+
+class _UsageError(Exception):
+    """A usage mistake found after parsing."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0, 1, or 2 for bad input)."""
+    parser = _build()
+    args = parser.parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
+    from .errors import TheoryError
+
+    try:
+        return {"predict": _predict, "solve": _solve, "implies": _implies,
+                "prove": _prove}[args.cmd](args)
+    except (TheoryError, TypeError, _UsageError) as err:
+        print(f"python -m theory {args.cmd}: error: {err}", file=sys.stderr)
+        return 2
