@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from test_stablelora_reference import one_thread  # noqa: F401 (autouse fixture)
 from torch import nn
 
 from stablelora import LoRALinear, StableLoRA
