@@ -138,6 +138,7 @@ class SweepSettings:
     device: str = "auto"  # auto: cuda when available
     bootstrap: int = 1000  # bootstrap resamples over seeds for the 95% interval
     max_memory_gb: float | None = None  # per-width working-set cap; None: from the device
+    threads: int | None = 1  # torch CPU threads during the sweep; None: torch's default
     extra: dict = field(default_factory=dict, compare=False)  # free-form notes for run.json
 
     @property
@@ -255,6 +256,8 @@ def validate_settings(settings: SweepSettings) -> SweepSettings:
     _parse_m(settings.m)
     if settings.max_memory_gb is not None:
         _positive_finite(settings.max_memory_gb, "max_memory_gb")
+    if settings.threads is not None:
+        _int_at_least(settings.threads, 1, "threads")
     return replace(
         settings,
         widths=tuple(sorted(set(widths))),

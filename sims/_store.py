@@ -65,7 +65,7 @@ def save_unit(out: Path, config: str, width: int, fingerprint: str, result: Unit
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, array in arrays.items():
             member = io.BytesIO()
-            np.save(member, np.ascontiguousarray(array), allow_pickle=False)
+            np.save(member, array, allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             zf.writestr(info, member.getvalue(), compress_type=zipfile.ZIP_DEFLATED)
     write_atomic(unit_path(out, config, width), buf.getvalue())
@@ -82,7 +82,7 @@ def load_unit(out: Path, config: str, width: int, fingerprint: str) -> UnitResul
         return None
     try:
         with np.load(path, allow_pickle=False) as data:
-            if str(data["fingerprint"]) != fingerprint:
+            if str(data["fingerprint"][()]) != fingerprint:
                 return None
             return UnitResult(**{name: data[name] for name in _ARRAYS})
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):

@@ -263,11 +263,28 @@ def run_sweep(
         ConfigError: invalid configuration or settings, or theory refused a configuration.
         ResultsError: the output directory cannot be written or memory does not suffice.
     """
+    import torch
+
+    settings = validate_settings(settings)
+    threads = torch.get_num_threads()
+    if settings.threads is not None:
+        torch.set_num_threads(settings.threads)
+    try:
+        return _run_sweep(configs, settings, Path(out), progress, log)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_sweep(
+    configs: list[ProbeConfig],
+    settings: SweepSettings,
+    out: Path,
+    progress: bool | None,
+    log: Callable[[str], None] | None,
+) -> SweepResult:
     from tqdm import tqdm
 
     configs = validate_suite(configs)
-    settings = validate_settings(settings)
-    out = Path(out)
     if out.exists() and not out.is_dir():
         raise ResultsError(f"--out {out} exists and is not a directory")
     emit = log or (lambda msg: print(msg, file=sys.stderr))

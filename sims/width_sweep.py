@@ -8,6 +8,7 @@ python -m sims.width_sweep --suite my_suite.toml --out results/my_sweep
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -33,6 +34,21 @@ _CONFIG_FLAGS = (
     "weight_decay",
     "fresh_batches",
 )
+
+
+_EXPONENT_FLAGS = ("--eta-exp", "--etaB-exp", "--s-exp", "--sigma-exp")
+_NEGATIVE = re.compile(r"^[-\u2212](\d+(/\d+)?|\d*\.\d+(e[-+]?\d+)?)$")
+
+
+def _join_negative_exponents(argv: list[str]) -> list[str]:
+    """``--eta-exp -3/2`` → ``--eta-exp=-3/2``: argparse would take "-3/2" for a flag."""
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1] in _EXPONENT_FLAGS and _NEGATIVE.match(token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
 
 
 class _Parser(argparse.ArgumentParser):
@@ -141,6 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="cap on one width's working set (default: half the free host memory, "
         "80%% of free GPU memory)",
+    )
+    run.add_argument(
+        "--threads",
+        metavar="N",
+        default=None,
+        help="torch CPU threads during the sweep; default 1 (the per-width program is small "
+        "and memory-bound, and extra threads stall on a busy machine); 0: torch's choice",
     )
     run.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
 
@@ -257,6 +280,9 @@ def settings_from_args(args: argparse.Namespace, base: SweepSettings) -> SweepSe
     for key in ("dtype", "device", "m"):
         if getattr(args, key) is not None:
             changes[key] = getattr(args, key)
+    if args.threads is not None:
+        threads = _int(args.threads, "--threads")
+        changes["threads"] = None if threads == 0 else threads
     if args.max_memory is not None:
         changes["max_memory_gb"] = _float(args.max_memory, "--max-memory")
     return replace(base, **changes)
@@ -285,7 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (2 for bad input, 130 when interrupted)."""
     args = None
     try:
-        args = build_parser().parse_args(argv)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        args = build_parser().parse_args(_join_negative_exponents(argv))
         return _run(args)
     except SimsError as exc:
         print(f"error: {exc}", file=sys.stderr)

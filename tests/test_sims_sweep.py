@@ -1,0 +1,212 @@
+"""run_sweep: result files as in docs/results-format.md, resume, determinism, divergence."""
+
+import json
+from fractions import Fraction
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import sims._sweep as sweep_module
+from sims import ProbeConfig, SweepSettings, run_sweep
+
+SETTINGS = SweepSettings(
+    widths=(32, 64, 128),
+    seeds=3,
+    steps=6,
+    record=(1, 2, 6),
+    batch=2,
+    rank=2,
+    teacher_rank=2,
+    bootstrap=50,
+    threads=1,
+)
+CONFIGS = [
+    ProbeConfig("case1", eta_coef=0.05),
+    ProbeConfig(
+        "shrink", eta_exp=Fraction(-3, 2), eta_coef=1.0, s_exp=Fraction(2), s_coef=1e-3, shrink=0.3
+    ),
+]
+COLUMNS = {
+    "measurements": ["config", "width", "seed", "step", "quantity", "value", "diverged"],
+    "trajectories": [
+        "config",
+        "width",
+        "seed",
+        "step",
+        "loss",
+        "normA_over_n",
+        "normB_over_m",
+        "stable",
+    ],
+    "stops": ["config", "width", "seed", "stop_step"],
+    "summary": [
+        "config",
+        "step",
+        "quantity",
+        "gamma_hat",
+        "ci_low",
+        "ci_high",
+        "gamma_pred",
+        "verdict",
+        "n_seeds",
+        "n_diverged",
+        "local_slopes",
+    ],
+    "configs": [
+        "config",
+        "optimizer",
+        "init",
+        "eta_exp",
+        "eta_coef",
+        "etaB_exp",
+        "s_exp",
+        "s_coef",
+        "sigma_exp",
+        "A0Z_exp",
+        "B0_exp",
+        "shrink",
+        "stop_condition",
+        "fresh_batches",
+        "case_pred",
+        "stable_pred",
+    ],
+}
+
+
+@pytest.fixture(autouse=True)
+def restore_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def _files(out):
+    return {
+        p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()
+    }
+
+
+def _without_git(data):
+    run = json.loads(data)
+    run.pop("git_revision")
+    return run
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    torch.set_num_threads(1)
+    return out, run_sweep(CONFIGS, SETTINGS, out, progress=False, log=lambda _: None)
+
+
+def test_result_files_follow_the_contract(first_run):
+    out, result = first_run
+    for name, columns in COLUMNS.items():
+        frame = pd.read_csv(out / f"{name}.csv")
+        assert list(frame.columns) == columns, name
+    meas = pd.read_csv(out / "measurements.csv")
+    assert len(meas) == 2 * 3 * 3 * 3 * 6  # config × width × seed × step × quantity
+    assert set(meas["quantity"]) == {"delta1", "delta2", "delta3", "dY", "AtZ", "Bt"}
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(summary) == 2 * 3 * 6
+    assert set(summary["verdict"]) <= {"agree", "disagree", "n/a"}
+    configs = pd.read_csv(out / "configs.csv")
+    assert configs.loc[configs.config == "case1", "A0Z_exp"].item() == 0.0
+    assert configs.loc[configs.config == "case1", "B0_exp"].item() == -np.inf
+    stops = pd.read_csv(out / "stops.csv")
+    assert stops.loc[stops.config == "case1", "stop_step"].isna().all()
+    run = json.loads((out / "run.json").read_text())
+    assert run["complete"] and len(run["finished_units"]) == 6
+    assert run["predictions"]["case1"]["case"] == "case1"
+    assert {"python", "torch", "numpy"} <= set(run["versions"])
+    assert run["device"]["used"] == "cpu"
+
+
+def test_step_one_prediction_for_zero_B0_is_minus_infinity(first_run):
+    out, _ = first_run
+    summary = pd.read_csv(out / "summary.csv")
+    row = summary[
+        (summary.config == "case1") & (summary.step == 1) & (summary.quantity == "delta2")
+    ].iloc[0]
+    assert row.gamma_pred == -np.inf and row.gamma_hat == -np.inf and row.verdict == "agree"
+
+
+def test_resume_recomputes_nothing_and_rewrites_identical_files(first_run):
+    out, _ = first_run
+    before = _files(out)
+    again = run_sweep(CONFIGS, SETTINGS, out, progress=False, log=lambda _: None)
+    assert again.computed == [] and len(again.reused) == 6
+    after = _files(out)
+    assert after.keys() == before.keys()
+    for name in before:
+        if name == "run.json":
+            assert _without_git(after[name]) == _without_git(before[name])
+        else:
+            assert after[name] == before[name], name
+
+
+def test_two_runs_with_the_same_seed_write_identical_files(first_run, tmp_path):
+    out, _ = first_run
+    run_sweep(CONFIGS, SETTINGS, tmp_path, progress=False, log=lambda _: None)
+    ours, theirs = _files(out), _files(tmp_path)
+    assert ours.keys() == theirs.keys()
+    for name in ours:
+        if name == "run.json":
+            assert _without_git(ours[name]) == _without_git(theirs[name])
+        else:
+            assert ours[name] == theirs[name], name
+
+
+def test_interrupted_sweep_leaves_loadable_files_and_resumes(tmp_path, monkeypatch):
+    real = sweep_module.run_width
+
+    def stop_at_third_width(configs, settings, n, **kw):
+        if n == 128:
+            raise KeyboardInterrupt
+        return real(configs, settings, n, **kw)
+
+    monkeypatch.setattr(sweep_module, "run_width", stop_at_third_width)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(CONFIGS, SETTINGS, tmp_path, progress=False, log=lambda _: None)
+    for name in COLUMNS:
+        pd.read_csv(tmp_path / f"{name}.csv")  # loads cleanly
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert not run["complete"] and len(run["finished_units"]) == 4
+    monkeypatch.setattr(sweep_module, "run_width", real)
+    resumed = run_sweep(CONFIGS, SETTINGS, tmp_path, progress=False, log=lambda _: None)
+    assert sorted(resumed.computed) == [("case1", 128), ("shrink", 128)]
+
+
+def test_changed_settings_recompute_the_units(first_run, tmp_path):
+    out, _ = first_run
+    changed = SweepSettings(**{**SETTINGS.__dict__, "steps": 7, "record": (1, 7)})
+    result = run_sweep(CONFIGS[:1], changed, tmp_path, progress=False, log=lambda _: None)
+    assert len(result.computed) == 3  # nothing reused from a different protocol
+
+
+def test_diverged_seeds_are_counted_and_left_out(tmp_path):
+    # plain SGD with a huge η_B overflows; the sweep goes on and reports the count
+    blowup = ProbeConfig("blowup", optimizer="sgd", eta_exp=Fraction(0), eta_coef=50.0)
+    settings = SweepSettings(**{**SETTINGS.__dict__, "steps": 40, "record": (1, 40)})
+    result = run_sweep([blowup, CONFIGS[0]], settings, tmp_path, progress=False, log=lambda _: None)
+    summary = result.tables["summary"]
+    late = summary[(summary.config == "blowup") & (summary.step == 40)]
+    assert (late["n_diverged"] == 9).all()  # 3 widths × 3 seeds
+    assert (late["verdict"] == "n/a").all()
+    meas = pd.read_csv(tmp_path / "measurements.csv")
+    assert meas.loc[(meas.config == "blowup") & (meas.step == 40), "diverged"].all()
+    assert not meas.loc[meas.config == "case1", "diverged"].any()
+
+
+def test_fresh_batches_are_labelled_outside_assumption_1(tmp_path):
+    fresh = ProbeConfig("case1", eta_coef=0.05, fresh_batches=True)
+    result = run_sweep([fresh], SETTINGS, tmp_path, progress=False, log=lambda _: None)
+    assert result.configs[0].name == "case1+fresh"
+    configs = pd.read_csv(tmp_path / "configs.csv")
+    assert configs["fresh_batches"].all()
+    assert (
+        "Assumption 1"
+        in json.loads((tmp_path / "run.json").read_text())["protocol"]["fresh_batches"]
+    )
