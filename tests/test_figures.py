@@ -292,7 +292,9 @@ def test_every_kind_is_drawn_labelled_and_reported(results: Path, tmp_path: Path
     report = (out / "report.md").read_text()
     for name in expected - {"report.md"}:
         assert f"]({name})" in report
-    assert "| sgd_AB | dY | 20 |" in report and "disagree" in report
+    grid_row = next(ln for ln in report.splitlines() if ln.startswith("| sgd_AB | 20 |"))
+    assert grid_row.count("(0) ✗") == 4 and grid_row.count("✓") == 2  # δs and ΔY off by 0.3
+    assert "| sgd_AB | ΔY | 20 |" in report
     assert "| Init[AB] |" in report and "| Stable-LoRA |" in report
 
 
