@@ -146,7 +146,7 @@ def plot_agreement(table: pd.DataFrame, *, ax: Axes | None = None,
     from matplotlib.patches import Patch
 
     cols = [q for q in quantities if q in set(table["quantity"])]
-    rows = sorted(set(table["config"]))
+    rows = list(dict.fromkeys(table["config"]))
     ax = new_axes(ax, figsize=(1.1 * len(cols) + 2, 0.45 * len(rows) + 1.2))
     code = np.full((len(rows), len(cols)), np.nan)  # (configs, quantities)
     for rec in table.itertuples(index=False):

@@ -110,7 +110,7 @@ def draw_width(sweep: Results, notes: list[str]) -> list[Drawn]:
         notes.append(f"width plots drawn without theory slopes: {sweep.why_absent('summary.csv')}")
     bands = width_bands(sweep.get("measurements.csv"), summary)
     out = []
-    for config, d in bands.groupby("config", sort=True):
+    for config, d in bands.groupby("config", sort=False):
         steps = representative_steps(d["step"], k=4)
         fig = _figure(len(steps))
         axes = fig.subplots(1, len(steps), squeeze=False)[0]
@@ -131,7 +131,7 @@ def draw_exponents(sweep: Results, notes: list[str]) -> list[Drawn]:
         return []
     summary = sweep.get("summary.csv")
     out = []
-    for config, d in summary.groupby("config", sort=True):
+    for config, d in summary.groupby("config", sort=False):
         qs = [q for q in QUANTITIES if q in set(d["quantity"])]
         ncols = min(3, len(qs))
         nrows = math.ceil(len(qs) / ncols)

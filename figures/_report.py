@@ -41,7 +41,7 @@ def exponent_grid(summary: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     tab = agreement_table(summary)
     qs = [q for q in QUANTITIES if q in set(tab["quantity"])]
     rows = []
-    for config, g in tab.groupby("config", sort=True):
+    for config, g in tab.groupby("config", sort=False):
         by_q = {r.quantity: r for r in g.itertuples(index=False)}
         cells = [f"{_num(by_q[q].gamma_hat)} ({fmt_exp(by_q[q].gamma_pred)}) "
                  f"{_MARK[by_q[q].verdict]}" if q in by_q else "" for q in qs]
@@ -54,10 +54,8 @@ def exponent_rows(summary: pd.DataFrame) -> list[list[str]]:
     last recorded step."""
     from figures._tidy_sweep import agreement_table
 
-    tab = agreement_table(summary)
-    tab = tab.assign(_q=tab["quantity"].map({q: i for i, q in enumerate(QUANTITIES)}))
     rows = []
-    for r in tab.sort_values(["config", "_q"]).itertuples(index=False):
+    for r in agreement_table(summary).itertuples(index=False):
         rows.append([r.config, _QUANTITY_TEXT.get(r.quantity, r.quantity), str(r.step),
                      _num(r.gamma_hat, 3), f"[{_num(r.ci_low)}, {_num(r.ci_high)}]",
                      fmt_exp(r.gamma_pred), r.verdict])
@@ -67,7 +65,7 @@ def exponent_rows(summary: pd.DataFrame) -> list[list[str]]:
 def verdict_count_rows(summary: pd.DataFrame) -> list[list[str]]:
     """Verdicts counted over every recorded step and quantity, per config."""
     rows = []
-    for config, g in summary.groupby("config", sort=True):
+    for config, g in summary.groupby("config", sort=False):
         counts = g["verdict"].value_counts()
         rows.append([config, *(str(int(counts.get(v, 0))) for v in ("agree", "disagree", "n/a"))])
     return rows

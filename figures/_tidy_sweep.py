@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from figures._style import QUANTITIES
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -98,7 +100,8 @@ def agreement_table(summary: pd.DataFrame, step: int | None = None) -> pd.DataFr
 
     Returns:
         One row per config × quantity with ``step, gamma_hat, ci_low, ci_high, gamma_pred,
-        verdict, n_seeds, n_diverged``.
+        verdict, n_seeds, n_diverged``, configs in the order they first appear in ``summary``
+        (the sweep's suite order), quantities in the order δ₁, δ₂, δ₃, ΔY, A_tZ, B_t.
     """
     if step is None:
         last = summary.groupby("config")["step"].transform("max")
@@ -107,7 +110,11 @@ def agreement_table(summary: pd.DataFrame, step: int | None = None) -> pd.DataFr
         sel = summary[summary["step"] == step]
     cols = ["config", "quantity", "step", "gamma_hat", "ci_low", "ci_high", "gamma_pred",
             "verdict", "n_seeds", "n_diverged"]
-    return sel[cols].sort_values(["config", "quantity"]).reset_index(drop=True)
+    config_rank = {c: i for i, c in enumerate(dict.fromkeys(summary["config"]))}
+    quantity_rank = {q: i for i, q in enumerate(QUANTITIES)}
+    ranked = sel[cols].assign(_c=sel["config"].map(config_rank),
+                              _q=sel["quantity"].map(quantity_rank).fillna(len(QUANTITIES)))
+    return ranked.sort_values(["_c", "_q"]).drop(columns=["_c", "_q"]).reset_index(drop=True)
 
 
 def config_verdicts(summary: pd.DataFrame, step: int | None = None,
