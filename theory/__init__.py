@@ -1,5 +1,6 @@
 """Exact γ-calculus for LoRA width scaling: max-plus engine, predictions, the papers' catalogue."""
 
+from ._catalogue import Claim, ClaimResult, Statement, StatementResult, catalogue, prove
 from ._maxplus import NEG_INF, GammaExpr, contract, exact, gamma_of_sum, gmax
 from ._parse import parse_constraint, parse_expr, parse_system
 from ._predict import KEYS, OPTIMIZERS, Prediction, classify, predict
@@ -18,16 +19,21 @@ __all__ = [
     "NEG_INF",
     "OPTIMIZERS",
     "Cell",
+    "Claim",
+    "ClaimResult",
     "Constraint",
     "GammaExpr",
     "Implication",
     "NullableConflictError",
     "Prediction",
+    "Statement",
+    "StatementResult",
     "System",
     "TheoryError",
     "TheoryInputError",
     "TheoryParseError",
     "UnknownStatementError",
+    "catalogue",
     "classify",
     "contract",
     "exact",
@@ -39,6 +45,7 @@ __all__ = [
     "parse_expr",
     "parse_system",
     "predict",
+    "prove",
     "satisfiable",
     "solve",
     "to_latex",

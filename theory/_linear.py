@@ -30,8 +30,9 @@ class LinCon:
     @staticmethod
     def make(coeffs: Mapping[str, object], const: object, *, strict: bool = False) -> LinCon:
         """Build a constraint from a mapping of coefficients and a constant."""
-        c = tuple(sorted((k, Fraction(v)) for k, v in coeffs.items() if Fraction(v) != 0))
-        return LinCon(c, Fraction(const), strict)
+        c = tuple(sorted((k, v if type(v) is Fraction else Fraction(v))
+                         for k, v in coeffs.items() if v != 0))
+        return LinCon(c, const if type(const) is Fraction else Fraction(const), strict)
 
     def coef(self, name: str) -> Fraction:
         """Coefficient of ``name`` (0 when absent)."""
@@ -68,6 +69,8 @@ class LinCon:
         if not self.coeffs:
             return self
         a = abs(self.coeffs[0][1])
+        if a == 1:
+            return self
         return LinCon(tuple((k, v / a) for k, v in self.coeffs), self.const / a, self.strict)
 
     def trivial(self) -> bool | None:
