@@ -52,7 +52,10 @@ def _heatmap(ax: Axes, pivot: pd.DataFrame, *, cmap: str, vmin: float | None,
             if math.isfinite(v):
                 r, g, b, _ = im.cmap(im.norm(v))
                 dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5  # perceived luminance
-                ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize=6,
+                text = format(v, fmt)
+                if float(text) == 0:
+                    text = format(0.0, fmt.lstrip("+"))  # no "+0" or "-0"
+                ax.text(j, i, text.replace("-", "−"), ha="center", va="center", fontsize=6,
                         color="white" if dark else "black")
     if marked is not None and marked.any():
         i, j = np.nonzero(marked)
