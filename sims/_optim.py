@@ -57,12 +57,18 @@ class BatchedOptimizer:
             self.exp_avg = [
                 torch.zeros_like(p, memory_format=torch.contiguous_format) for p in params
             ]
+            self.scratch = [
+                torch.empty_like(p, memory_format=torch.contiguous_format) for p in params
+            ]
             self.exp_avg_sq = [
                 torch.zeros_like(p, memory_format=torch.contiguous_format) for p in params
             ]
 
     def step(self, grads: list[torch.Tensor]) -> None:
-        """Apply one update p ← p − η·g (plus AdamW's decay) to every parameter."""
+        """Apply one update p ← p − η·g (plus AdamW's decay) to every parameter.
+
+        The gradients are used as scratch space (SignSGD and SGD overwrite them).
+        """
         import torch
 
         self.step_count += 1
@@ -76,11 +82,12 @@ class BatchedOptimizer:
                 m, v = self.exp_avg[i], self.exp_avg_sq[i]
                 m.lerp_(g, 1.0 - beta1)
                 v.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)
-                denom = (v.sqrt() / bias2_sqrt).add_(EPS)
-                p.sub_(torch.div(m, denom).mul_(lr / bias1))
+                step = torch.sqrt(v, out=self.scratch[i]).div_(bias2_sqrt).add_(EPS)  # √v̂ + ε
+                torch.div(m, step, out=step)
+                p.sub_(step.mul_(lr / bias1))
         elif self.kind == "signsgd":
             for p, g, lr in zip(self.params, grads, self.lrs, strict=True):
-                p.sub_(torch.sign(g).mul_(lr))
+                p.sub_(g.sign_().mul_(lr))  # g is a scratch gradient: overwritten
         else:
             for p, g, lr in zip(self.params, grads, self.lrs, strict=True):
-                p.sub_(g * lr)
+                p.sub_(g.mul_(lr))  # g is a scratch gradient: overwritten

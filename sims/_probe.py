@@ -48,7 +48,9 @@ def _generator(seed: int) -> torch.Generator:
 
 def _rms(x: torch.Tensor) -> torch.Tensor:
     """Per-entry RMS over the last two dims: (..., p, q) -> (...)."""
-    return x.square().mean(dim=(-2, -1)).sqrt()
+    import torch
+
+    return torch.linalg.vector_norm(x, dim=(-2, -1)) / math.sqrt(x.shape[-2] * x.shape[-1])
 
 
 def _draw_data(
@@ -205,20 +207,37 @@ def run_width(
     shrunk = torch.zeros(T, S, C, dtype=torch.bool, device=device)  # A shrunk at step k
     scale_grad = s4 / b  # dY = E / b, and every gradient carries one factor s
 
+    SC = S * C
+
+    def bmm(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Batched product over (S, C): 3-D bmm on views, no broadcast copies."""
+        out = torch.bmm(x.reshape(SC, *x.shape[-2:]), y.reshape(SC, *y.shape[-2:]))
+        return out.view(S, C, *out.shape[-2:])
+
+    # Work buffers reused by every step: fresh multi-MB tensors each step would cost
+    # page faults comparable to the arithmetic itself on the CPU.
+    buf_AZ = torch.empty(S, C * r, b, dtype=dtype, device=device)
+    buf_E = torch.empty(SC, m, b, dtype=dtype, device=device)
+    buf_gB = torch.empty(SC, m, r, dtype=dtype, device=device)
+    buf_BtdY = torch.empty(SC, r, b, dtype=dtype, device=device)
+    buf_gA = torch.empty(S, C * r, n, dtype=dtype, device=device)
+    Zt = Z.transpose(-1, -2).contiguous()  # (S, b, n)
     for k in range(1, T + 1):
         if fresh[0] and k > 1:
             Z = _fresh_z(seeds, n, b, k, dtype).to(device)
+            Zt = Z.transpose(-1, -2).contiguous()
             R = U @ (V @ Z) / math.sqrt(k_teacher)
-        AZ = torch.bmm(A.view(S, C * r, n), Z).view(S, C, r, b)  # (S, C, r, b) A_tZ
-        E = torch.matmul(B, AZ).mul_(s4).sub_(R.unsqueeze(1))  # (S, C, m, b) Y − T
-        traj[k - 1, 0] = E.square().sum(dim=(-2, -1)) / (2 * b)
+        AZ = torch.bmm(A.view(S, C * r, n), Z, out=buf_AZ).view(S, C, r, b)  # A_tZ
+        E = torch.bmm(B.view(SC, m, r), AZ.view(SC, r, b), out=buf_E).view(S, C, m, b)
+        E.mul_(s4).sub_(R.unsqueeze(1))  # (S, C, m, b) Y − T
+        traj[k - 1, 0] = torch.linalg.vector_norm(E, dim=(-2, -1)).square_() / (2 * b)
         traj[k - 1, 1] = torch.linalg.vector_norm(A, dim=(-2, -1)) / n
         traj[k - 1, 2] = torch.linalg.vector_norm(B, dim=(-2, -1)) / m
-        sdY = E.mul_(scale_grad)  # (S, C, m, b) s·dY
-        grad_B = torch.matmul(sdY, AZ.transpose(-1, -2))  # (S, C, m, r) ∂L/∂B = s·dY·(AZ)ᵀ
-        BtdY = torch.matmul(B.transpose(-1, -2), sdY)  # (S, C, r, b) s·Bᵀ·dY
-        grad_A = torch.bmm(BtdY.view(S, C * r, b), Z.transpose(-1, -2)).view(S, C, r, n)
-        del E, sdY, BtdY
+        sdY = E.mul_(scale_grad).view(SC, m, b)  # s·dY
+        grad_B = torch.bmm(sdY, AZ.view(SC, r, b).transpose(1, 2), out=buf_gB)  # s·dY·(AZ)ᵀ
+        BtdY = torch.bmm(B.view(SC, m, r).transpose(1, 2), sdY, out=buf_BtdY)  # s·Bᵀ·dY
+        grad_A = torch.bmm(BtdY.view(S, C * r, b), Zt, out=buf_gA)  # s·Bᵀ·dY·Zᵀ
+        grad_A, grad_B = grad_A.view(S, C, r, n), grad_B.view(S, C, m, r)
         recording = k in record_index
         if recording:
             A_old, B_old = A.clone(), B.clone()
@@ -230,13 +249,12 @@ def run_width(
         stable_traj[k - 1] = stable
         for sl, opt in optimizers:
             opt.step([grad_A[:, sl], grad_B[:, sl]])
-        del grad_A, grad_B
         if recording:
             dA, dB = A - A_old, B - B_old  # actual change of the step, shrink included
             dAZ = torch.bmm(dA.view(S, C * r, n), Z).view(S, C, r, b)  # (S, C, r, b)
-            d1 = torch.matmul(dB, AZ).mul_(s4)  # (S, C, m, b) δ₁ = s·ΔB·A_tZ
-            d2 = torch.matmul(B_old, dAZ).mul_(s4)  # δ₂ = s·B_t·ΔA·Z
-            d3 = torch.matmul(dB, dAZ).mul_(s4)  # δ₃ = s·ΔB·ΔA·Z
+            d1 = bmm(dB, AZ).mul_(s4)  # (S, C, m, b) δ₁ = s·ΔB·A_tZ
+            d2 = bmm(B_old, dAZ).mul_(s4)  # δ₂ = s·B_t·ΔA·Z
+            d3 = bmm(dB, dAZ).mul_(s4)  # δ₃ = s·ΔB·ΔA·Z
             row = stats[record_index[k]]  # (S, C, 6)
             row[..., 0], row[..., 1], row[..., 2] = _rms(d1), _rms(d2), _rms(d3)
             row[..., 3] = _rms(d1.add_(d2).add_(d3))  # ΔY = δ₁ + δ₂ + δ₃

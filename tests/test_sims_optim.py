@@ -34,7 +34,7 @@ def test_batched_optimizer_matches_torch_optim_per_slice(kind):
     p = p0.clone()
     opt = BatchedOptimizer(kind, [p], [lr], wd)
     for g in grads:
-        opt.step([g])
+        opt.step([g.clone()])  # step() uses the gradients as scratch space
     for s in range(S):
         for c in range(C):
             ref = _reference_step(

@@ -1,0 +1,192 @@
+"""Benchmark of `python -m sims.width_sweep`: suite wall time, speed-up, roofline bound.
+
+    .venv/bin/python benchmarks/bench_width_sweep.py                 # everything
+    .venv/bin/python benchmarks/bench_width_sweep.py --skip-suite --side-widths 256 512
+
+Three numbers, each printed as a markdown table (and saved with ``--json``):
+
+1. the wall time of the default suite (7 widths n = 256 … 16384, 10 configurations,
+   8 seeds, 200 steps), run exactly as ``python -m sims.width_sweep`` runs it;
+2. the batched tensor program (``sims.run_width``) against the straightforward
+   implementation of the same protocol (``sims._reference.reference_unit``: a Python loop
+   over seeds, an ``nn.Linear`` with a dense n×m W₀, autograd, ``torch.optim``, Algorithm 1
+   with ``.item()`` and ``.item()`` for every statistic) on the fixed-batch configurations
+   of the suite at the widths the reference can handle;
+3. the arithmetic lower bound of the suite: flops and compulsory bytes per step (float32),
+   against this machine's measured matmul rate and copy bandwidth, beside the achieved time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+
+def _suite():
+    from sims import DEFAULT_SUITE, SweepSettings, validate_settings
+    from sims._config import validate_suite
+
+    return validate_suite(list(DEFAULT_SUITE)), validate_settings(SweepSettings())
+
+
+def flops_and_bytes(settings, n: int, rows: int) -> tuple[float, float]:
+    """Per optimizer step at width n for ``rows`` = configurations × seeds (float32).
+
+    Flops: the five skinny matmuls of the forward and backward pass (A·Z, B·(AZ), dY·(AZ)ᵀ,
+    Bᵀ·dY, (BᵀdY)·Zᵀ: 4·r·n·b + 6·m·r·b multiply-adds → ×2 flops) plus ~12 flops per
+    parameter for Adam and the two norms. Bytes: the compulsory traffic of a fully fused
+    step: read A, B and both Adam moments, write them back (6 × 4 bytes per parameter),
+    and read Z once per seed.
+    """
+    r, b, m = settings.rank, settings.batch, settings.m_at(n)
+    params = r * n + m * r
+    flops = rows * (2 * (4 * r * n * b + 6 * m * r * b) + 12 * params)
+    bytes_ = rows * 6 * 4 * params + settings.seeds * n * b * 4
+    return float(flops), float(bytes_)
+
+
+def machine_peaks(threads: int) -> dict[str, float]:
+    """Measured float32 matmul rate (flop/s) and copy bandwidth (byte/s) with ``threads``."""
+    import torch
+
+    torch.set_num_threads(threads)
+    a = torch.randn(1024, 1024)
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        a @ a
+        best = min(best, time.perf_counter() - t)
+    x = torch.empty(32 * 2**20)  # 128 MiB
+    y = torch.empty_like(x)
+    copy = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        y.copy_(x)
+        copy = min(copy, time.perf_counter() - t)
+    return {"flops_per_s": 2 * 1024**3 / best, "bytes_per_s": 2 * x.numel() * 4 / copy}
+
+
+def time_suite(threads: int) -> dict[str, float]:
+    """Wall time of the default suite through run_sweep, into a throw-away directory."""
+    from sims import run_sweep
+
+    configs, settings = _suite()
+    with tempfile.TemporaryDirectory() as out:
+        t = time.perf_counter()
+        run_sweep(
+            configs,
+            replace(settings, threads=threads),
+            Path(out),
+            progress=False,
+            log=lambda _: None,
+        )
+        return {"suite_s": time.perf_counter() - t}
+
+
+def side_by_side(widths: list[int], steps: int, threads: int) -> list[dict[str, float]]:
+    """Batched program vs the plain reference on the fixed-batch configurations."""
+    import torch
+
+    from sims import run_width
+    from sims._reference import reference_unit
+
+    torch.set_num_threads(threads)
+    configs, settings = _suite()
+    configs = [c for c in configs if not c.fresh_batches]
+    record = tuple(k for k in settings.record if k <= steps)
+    settings = replace(settings, steps=steps, record=record, threads=threads)
+    run_width(configs, settings, 64)  # warm-up
+    rows = []
+    for n in widths:
+        t = time.perf_counter()
+        run_width(configs, settings, n)
+        batched = time.perf_counter() - t
+        t = time.perf_counter()
+        for config in configs:
+            reference_unit(config, settings, n)
+        reference = time.perf_counter() - t
+        rows.append(
+            {"n": n, "batched_s": batched, "reference_s": reference, "speedup": reference / batched}
+        )
+    return rows
+
+
+def lower_bound(peaks: dict[str, float], suite_s: float | None) -> dict[str, float]:
+    """The suite's roofline bound Σ_n steps·max(flops/peak, bytes/bandwidth)."""
+    configs, settings = _suite()
+    total_flops = total_bytes = bound = 0.0
+    for n in settings.widths:
+        fixed = sum(not c.fresh_batches for c in configs)
+        for count in (fixed, len(configs) - fixed):  # fresh-batch configs run apart
+            if count == 0:
+                continue
+            f, b = flops_and_bytes(settings, n, count * settings.seeds)
+            total_flops += settings.steps * f
+            total_bytes += settings.steps * b
+            bound += settings.steps * max(f / peaks["flops_per_s"], b / peaks["bytes_per_s"])
+    out = {"suite_gflop": total_flops / 1e9, "suite_gbyte": total_bytes / 1e9, "bound_s": bound}
+    if suite_s is not None:
+        out["achieved_fraction_of_bound"] = bound / suite_s
+    return out
+
+
+def main() -> None:
+    """Run the three measurements and print them as markdown."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--side-widths", nargs="+", type=int, default=[256, 512, 1024, 2048])
+    parser.add_argument(
+        "--side-steps",
+        type=int,
+        default=50,
+        help="steps for the side-by-side (the reference is slow)",
+    )
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--skip-suite", action="store_true")
+    parser.add_argument("--json", type=Path, help="also save the numbers here")
+    args = parser.parse_args()
+
+    report: dict[str, object] = {"threads": args.threads}
+    peaks = machine_peaks(args.threads)
+    report["peaks"] = peaks
+    print(
+        f"machine ({args.threads} thread(s)): matmul {peaks['flops_per_s'] / 1e9:.1f} GFLOP/s, "
+        f"copy {peaks['bytes_per_s'] / 1e9:.1f} GB/s"
+    )
+    suite_s = None
+    if not args.skip_suite:
+        suite_s = time_suite(args.threads)["suite_s"]
+        report["suite_s"] = suite_s
+        print(f"\ndefault suite (python -m sims.width_sweep): {suite_s:.1f} s wall")
+    rows = side_by_side(args.side_widths, args.side_steps, args.threads)
+    report["side_by_side"] = rows
+    print(
+        f"\n| n | batched (s) | straightforward (s) | speed-up |  ({args.side_steps} steps, "
+        "9 fixed-batch configs x 8 seeds)\n|---|---|---|---|"
+    )
+    for row in rows:
+        print(
+            f"| {row['n']} | {row['batched_s']:.2f} | {row['reference_s']:.1f} | "
+            f"{row['speedup']:.0f}x |"
+        )
+    bound = lower_bound(peaks, suite_s)
+    report["lower_bound"] = bound
+    print(
+        f"\nsuite arithmetic: {bound['suite_gflop']:.0f} GFLOP, {bound['suite_gbyte']:.0f} GB "
+        f"compulsory traffic; roofline lower bound {bound['bound_s']:.1f} s"
+    )
+    if suite_s is not None:
+        print(
+            f"achieved: {suite_s:.1f} s = {100 * bound['achieved_fraction_of_bound']:.0f}% of "
+            "the bound's speed"
+        )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
