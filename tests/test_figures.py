@@ -273,6 +273,31 @@ def test_plot_agreement_writes_fitted_and_predicted(sweep: figures.Results) -> N
     assert any(t.endswith("(1/2)") for t in texts) and any(t.endswith("(−1/2)") for t in texts)
 
 
+def test_toy_heatmap_marks_diverged_cells_and_shares_the_scale(toy: figures.Results) -> None:
+    grid = figures.toy_grid(toy.get("runs.csv"))
+    ax = figures.plot_toy_heatmap(grid, arm="init_A", ax=Figure().add_subplot(), vmin=0.0,
+                                  vmax=2.0)
+    (marks,) = [c for c in ax.collections if len(c.get_offsets())]
+    # η = 3e-3 is row 2, σ = 1e-2 column 2: the one cell where a seed diverged
+    assert np.round(marks.get_offsets()).tolist() == [[2.0, 2.0]]
+    assert ax.images[0].get_clim() == (0.0, 2.0)
+    assert len(ax.texts) == 9 and all(t.get_text().count(".") == 1 for t in ax.texts)
+    with pytest.raises(ValueError, match="sigma"):
+        figures.plot_improvement(figures.improvement(grid, "init_AB"), x="lr")
+
+
+def test_norm_panel_marks_the_median_stop_step(sweep: figures.Results) -> None:
+    curves = figures.norm_curves(sweep.get("trajectories.csv"))
+    stops = figures.stop_table(sweep.get("stops.csv"))
+    ax = figures.plot_norms(curves, config="adam_A_shrink", stops=stops,
+                            ax=Figure().add_subplot(), title="t")
+    vlines = sorted(ln.get_xdata()[0] for ln in ax.lines if ln.get_linestyle() == ":"
+                    and len(ln.get_xdata()) == 2)
+    assert vlines == [6 + 6, 6 + 7, 6 + 8, 6 + 9]  # one per width n = 2^6 … 2^9
+    a = curves[(curves["config"] == "adam_A_shrink") & (curves["quantity"] == "normA")]
+    assert a.groupby("width")["median"].apply(lambda s: s.is_monotonic_decreasing).all()
+
+
 # ---- the command ---------------------------------------------------------------------------
 
 
