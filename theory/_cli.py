@@ -105,14 +105,17 @@ def _predict(a: argparse.Namespace) -> int:
         print(json.dumps(j, ensure_ascii=False))
         return 0
     print(f"case: {j['case']}\nstable: {'yes' if j['stable'] else 'no'}")
-    steady = "t >= " + str(j["steady_from"]) if j["steady_from"] else "after stop/late t"
+    if j["steady_from"]:
+        steady = f"t >= {j['steady_from']}"
+    else:
+        steady = "after the stop" if a.shrink else "late t (grows)"
     cols = [("t = 0", j["gamma_by_t"][0])]
     cols += [(f"t = {t}", g) for t, g in enumerate(j["gamma_by_t"]) if t > 0]
     cols.append((steady, j["gamma"]))
-    print("quantity  " + "".join(f"{c:>18}" for c, _ in cols))
+    print("quantity" + "".join(f"{c:>16}" for c, _ in cols))
     for k in KEYS:
-        print(f"{k:<10}" + "".join(f"{str(g[k] if g[k] is not None else 'n/a'):>18}"
-                                   for _, g in cols))
+        print(f"{k:<8}" + "".join(f"{str(g[k] if g[k] is not None else 'n/a'):>16}"
+                                  for _, g in cols))
     for k, why in j["reasons"].items():
         print(f"  {k}: {why}")
     return 0
@@ -167,7 +170,7 @@ def _prove(a: argparse.Namespace) -> int:
             print(f"[{r.status}] {st.name}: {st.source}. {st.summary}")
             for c in r.results:
                 mark = "ok " if c.ok else "BAD"
-                print(f"    {mark} {'holds  ' if c.holds else 'refuted'} {c.claim.text}")
+                print(f"    {mark} {'true ' if c.holds else 'false'} {c.claim.text}")
                 if c.counterexample is not None:
                     ce = c.counterexample
                     pt = ", ".join(f"{k} = {v}" for k, v in ce.point_strings().items())

@@ -257,9 +257,10 @@ def predict(
     stable = stationary and all(rows[t]["dY"] == 0 for t in range(1, len(rows)))
     if shrink is not None:
         stable, gamma, steady_from = shrink_prediction(c, last, shrink, gamma, reasons)
+    when = "after the stop" if shrink is not None else "for every t ≥ 1"
     reasons["stable"] = (
-        "γ[ΔY_t] = 0 for every t ≥ 1 (Definition 1)." if stable else
-        "γ[ΔY_t] ≠ 0 for some t ≥ 1, or it grows with t (Definition 1 fails)."
+        f"γ[ΔY_t] = 0 {when} (Definition 1)." if stable else
+        f"γ[ΔY_t] ≠ 0 (or not one exponent) {when}: Definition 1 fails."
     )
     if shrink is not None:
         transient = rows[:1]  # the stop step grows like log n: only t = 0 is a fixed step
