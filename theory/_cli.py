@@ -199,3 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     except (TheoryError, TypeError, _UsageError) as err:
         print(f"python -m theory {args.cmd}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `python -m theory prove --all | head`: stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print(f"python -m theory {args.cmd}: interrupted", file=sys.stderr)
+        return 130
