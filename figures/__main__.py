@@ -12,15 +12,17 @@ Redraw every analysis plot from the result files of `python -m sims.width_sweep`
 `python -m toymodel run`, and write report.md beside them. Never trains anything.
 
 Figures (file stems):
-  width_<config>      per-entry RMS of delta_1, delta_2, delta_3, Delta Y against width n
-                      (log2 n), seeds as a band, theory's slope n^gamma dashed
-  exponents_<config>  fitted gamma-hat over steps t with its 95% interval, against gamma
-  agreement           configs x quantities coloured by verdict (agree / disagree / n/a)
-  norms, stop_steps   ||A||_F/n and ||B||_F/m over steps; the Stable-LoRA stop step N vs n
-  toymodel(_stable)   test loss over eta x sigma for Init[A], Init[AB], improvement ratio,
-                      Stable-LoRA over eta x lambda, convergence curves
-  phase               Case 1 / Case 2 / mixed on the (gamma[eta], gamma[A_0 Z]) plane with
-                      gamma[s] + 2 gamma[eta] + 1 = 0, measured configs marked by verdict
+  width_<config>      per-entry RMS of δ₁, δ₂, δ₃, ΔY against width n (log₂ n), seeds as
+                      a band, theory's slope n^γ dashed through the points
+  exponents_<config>  fitted γ̂ over steps t with its 95% interval, against predicted γ
+  agreement           configs × quantities coloured by verdict (agree / disagree / n/a)
+  norms, stop_steps   ‖A‖_F/n and ‖B‖_F/m over steps with and without shrinkage λ;
+                      the Stable-LoRA stop step N against n
+  toymodel            test loss over η × σ for Init[A] and Init[AB], the improvement
+                      ratio (L_A − L_AB)/L_A, convergence curves (ICML paper Fig. 2)
+  toymodel_stable     Stable-LoRA against the best-σ Init[A] over η × λ, and curves
+  phase               Case 1 / Case 2 / mixed on the (γ[η], γ[A₀Z]) plane with
+                      γ[s] + 2γ[η] + 1 = 0, measured configs marked by verdict
 
 Missing inputs are named on stderr, one line each, with the command that makes them.
 Exit status: 0 if any figure was drawn, 2 if none could be or on a bad flag."""
@@ -48,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dpi", type=int, default=150,
                    help="resolution of png figures, dots per inch (default: 150)")
     p.add_argument("--only", nargs="+", choices=KINDS, metavar="KIND", default=list(KINDS),
-                   help=f"draw only these kinds, of: {', '.join(KINDS)} (default: all)")
+                   help=f"draw only these kinds, of: {', '.join(KINDS)}; report.md then "
+                   "shows only them (default: all)")
     p.add_argument("--no-progress", action="store_true",
                    help="do not show the progress bar over figure kinds")
     return p
