@@ -7,6 +7,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 DEFAULT_OUT = Path("results/width_sweep")
+CHECKPOINT_S = 30.0  # rebuild the combined files at most this often during a sweep
 # settings that change the numbers of a unit (device, bootstrap and memory cap do not)
 _FINGERPRINT_SETTINGS = (
     "seeds",
@@ -246,8 +248,9 @@ def run_sweep(
     """Run (or resume) a width sweep and write the result files into ``out``.
 
     Units (configuration, width) already in ``out/units`` with the same settings are
-    loaded, not recomputed. After every width the combined files are rebuilt atomically,
-    so an interrupted sweep leaves files that load.
+    loaded, not recomputed; each finished unit is stored at once. The combined files are
+    rebuilt atomically at the end, on Ctrl-C, and every ``CHECKPOINT_S`` seconds during a
+    long sweep, so an interrupted sweep leaves files that load (and resumes from units).
 
     Args:
         configs: the configurations (validated here).
@@ -313,6 +316,7 @@ def _run_sweep(
         for chunk in plan_chunks(pending[w], settings, w, budget)
     ]
     total = sum(settings.steps for _ in plan)
+    last_write = time.monotonic()
     with tqdm(
         total=total,
         unit="step",
@@ -320,21 +324,23 @@ def _run_sweep(
         file=sys.stderr,
         dynamic_ncols=True,
     ) as bar:
-        for w, chunk in plan:
-            bar.set_description(f"n={w} ({len(chunk)} configs x {settings.seeds} seeds)")
-            results = run_width(chunk, settings, w, device=device, on_step=lambda: bar.update(1))
-            for c in chunk:
-                save_unit(out, c.name, w, prints[c.name], results[c.name])
-                units[c.name, w] = results[c.name]
-                result.computed.append((c.name, w))
-            if w != plan[-1][0] and chunk is _last_chunk_of(plan, w):
-                write_outputs(out, configs, settings, units, predictions, device)
+        try:
+            for i, (w, chunk) in enumerate(plan):
+                bar.set_description(f"n={w} ({len(chunk)} configs x {settings.seeds} seeds)")
+                results = run_width(chunk, settings, w, device=device, on_step=bar.update)
+                for c in chunk:
+                    save_unit(out, c.name, w, prints[c.name], results[c.name])
+                    units[c.name, w] = results[c.name]
+                    result.computed.append((c.name, w))
+                more = i + 1 < len(plan)
+                if more and time.monotonic() - last_write >= CHECKPOINT_S:
+                    write_outputs(out, configs, settings, units, predictions, device)
+                    last_write = time.monotonic()
+        except KeyboardInterrupt:
+            write_outputs(out, configs, settings, units, predictions, device)
+            raise
     result.tables = write_outputs(out, configs, settings, units, predictions, device)
     return result
-
-
-def _last_chunk_of(plan: list[tuple[int, list[ProbeConfig]]], width: int) -> list[ProbeConfig]:
-    return [chunk for w, chunk in plan if w == width][-1]
 
 
 def _predict_or_raise(config: ProbeConfig, m_exp: int) -> Prediction:

@@ -210,3 +210,23 @@ def test_fresh_batches_are_labelled_outside_assumption_1(tmp_path):
         "Assumption 1"
         in json.loads((tmp_path / "run.json").read_text())["protocol"]["fresh_batches"]
     )
+
+
+def test_memory_plan_splits_configs_and_refuses_what_cannot_fit():
+    from sims import ResultsError
+    from sims._config import validate_settings, validate_suite
+    from sims._probe import bytes_per_config, bytes_shared
+    from sims._sweep import plan_chunks
+
+    settings = validate_settings(SETTINGS)
+    configs = validate_suite(
+        [ProbeConfig(f"c{i}") for i in range(5)] + [ProbeConfig("f", fresh_batches=True)]
+    )
+    n, m = 1024, settings.m_at(1024)
+    per, shared = bytes_per_config(settings, n, m, 4), bytes_shared(settings, n, m, 4)
+    chunks = plan_chunks(configs, settings, n, shared + 2 * per)
+    assert [len(c) for c in chunks] == [2, 2, 1, 1]  # fresh-batch configs run apart
+    assert [c.name for c in chunks[-1]] == ["f+fresh"]
+    assert len(plan_chunks(configs, settings, n, 2**40)) == 2
+    with pytest.raises(ResultsError, match="lower --seeds"):
+        plan_chunks(configs, settings, n, shared + per // 2)
