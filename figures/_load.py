@@ -129,7 +129,8 @@ def load_results(directory: str | Path, kind: str) -> Results:
         kind: ``"width_sweep"`` or ``"toymodel"``.
 
     Returns:
-        A ``Results`` whose ``frames`` hold the usable files.
+        A ``Results`` whose ``frames`` hold the usable files; a file with a header and no
+        rows counts as missing.
 
     Raises:
         ValueError: ``kind`` is not one of the two producers.
@@ -148,7 +149,13 @@ def load_results(directory: str | Path, kind: str) -> Results:
             res.missing[name] = f"missing {path}: run `{command.format(dir=res.directory)}`"
             continue
         try:
-            res.frames[name] = read_result_csv(path, cols)
+            df = read_result_csv(path, cols)
         except ResultsFormatError as exc:
             res.problems[name] = str(exc)
+            continue
+        if df.empty:  # an interrupted run before its first finished unit
+            res.missing[name] = (f"{path} has no rows yet: run "
+                                 f"`{command.format(dir=res.directory)}` (it resumes)")
+        else:
+            res.frames[name] = df
     return res

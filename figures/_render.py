@@ -49,6 +49,7 @@ def slug(name: str) -> str:
 
 
 def _figure(ncols: int, nrows: int = 1, panel: tuple[float, float] = (3.2, 2.6)) -> Figure:
+    """A constrained-layout ``Figure`` (no pyplot) sized for ``nrows × ncols`` panels."""
     from matplotlib.figure import Figure
 
     return Figure(figsize=(panel[0] * ncols, panel[1] * nrows), layout="constrained")
@@ -133,6 +134,8 @@ def draw_exponents(sweep: Results, notes: list[str]) -> list[Drawn]:
     out = []
     for config, d in summary.groupby("config", sort=False):
         qs = [q for q in QUANTITIES if q in set(d["quantity"])]
+        if not qs:
+            continue
         ncols = min(3, len(qs))
         nrows = math.ceil(len(qs) / ncols)
         fig = _figure(ncols, nrows)
@@ -156,11 +159,8 @@ def draw_agreement(sweep: Results, notes: list[str]) -> list[Drawn]:
     if not _need(sweep, ("summary.csv",), notes):
         return []
     table = agreement_table(sweep.get("summary.csv"))
-    n_rows = table["config"].nunique()
-    n_cols = table["quantity"].nunique()
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(1.0 * n_cols + 3.0, 0.45 * n_rows + 1.4), layout="constrained")
+    fig = _figure(1, panel=(1.0 * table["quantity"].nunique() + 3.0,
+                            0.45 * table["config"].nunique() + 1.4))
     plot_agreement(table, ax=fig.add_subplot())
     fig.suptitle("agreement at each config's last recorded step")
     return [Drawn("agreement", fig, "Agreement map",
@@ -190,7 +190,7 @@ def draw_norms(sweep: Results, notes: list[str]) -> list[Drawn]:
         configs = sweep.get("configs.csv")
         present = set(curves["config"])
         order = shrink_families(configs) if configs is not None else sorted(present)
-        order = [c for c in order if c in present]
+        order = [c for c in order if c in present] or sorted(present)
         ncols = min(3, len(order))
         nrows = math.ceil(len(order) / ncols)
         fig = _figure(ncols, nrows, panel=(3.6, 2.8))

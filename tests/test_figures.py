@@ -355,6 +355,15 @@ def test_malformed_file_is_one_line_and_the_rest_is_drawn(results: Path, tmp_pat
     assert (tmp_path / "f" / "norms.png").is_file()
 
 
+def test_header_only_file_counts_as_missing(results: Path) -> None:
+    p = results / "width_sweep" / "summary.csv"
+    p.write_text(p.read_text().splitlines()[0] + "\n")
+    sweep = figures.load_results(results / "width_sweep", "width_sweep")
+    assert sweep.get("summary.csv") is None
+    assert "no rows yet" in sweep.why_absent("summary.csv")
+    assert "python -m sims.width_sweep --out" in sweep.why_absent("summary.csv")
+
+
 def test_nothing_to_draw_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["--results", str(tmp_path / "none"), "--out", str(tmp_path / "f"),
                  "--no-progress", "--only", "width", "toymodel"]) == 2
