@@ -5,12 +5,13 @@ propositional formula over linear atoms (``l ≤ r`` for each pair of forms) and
 "is −∞" per nullable symbol, decided by ``satisfiable(..., use_lra_theory=True)``.
 """
 
+import itertools
 from fractions import Fraction
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from theory import GammaExpr, gmax, implies, satisfiable, solve
+from theory import NEG_INF, GammaExpr, gmax, implies, satisfiable, solve
 from theory._solver import Constraint, System
 
 SYMS = ("x", "y", "z")
@@ -84,14 +85,22 @@ def test_satisfiable_agrees_with_sympy_lra(system):
     assert ours == ref, str(system)
 
 
+GRID = [NEG_INF, *(Fraction(k, 2) for k in range(-3, 4))]
+
+
 @settings(max_examples=80, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(systems())
-def test_every_cell_witness_satisfies_the_system(system):
+def test_cells_are_exactly_the_solution_set(system):
+    """Witnesses satisfy the system, and on a grid: in some cell ⇔ satisfies the system."""
     cells = solve(system)
     assert bool(cells) == satisfiable(system)
     for cell in cells:
         assert system.holds(cell.point), (str(system), cell.strings())
+    for point in itertools.product(*([v for v in GRID if v is not NEG_INF or s in
+                                      system.nullable] for s in SYMS)):
+        values = dict(zip(SYMS, point, strict=True))
+        assert system.holds(values) == any(c.contains(values) for c in cells), values
 
 
 @settings(max_examples=80, deadline=None, derandomize=True,

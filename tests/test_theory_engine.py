@@ -18,6 +18,7 @@ from theory import (
     _maxplus,
     _parse,
     _solver,
+    _sympy,
     contract,
     exact,
     gamma_of_sum,
@@ -177,6 +178,18 @@ def test_sympy_front_end_round_trips_and_prints_latex():
     assert theory.to_latex(cell) == "x = 1"
 
 
-@pytest.mark.parametrize("module", [_maxplus, _linear, _solver, _parse])
+def test_sympy_relations_are_a_front_end_to_the_solver():
+    sympy = pytest.importorskip("sympy")
+    eta, a0z, s = sympy.symbols("eta A0Z s", real=True)
+    sys = theory.system_from_sympy(
+        [sympy.Le(a0z, eta + 1), sympy.Eq(s + 2 * eta + 1, 0),
+         sympy.Eq(eta, sympy.Rational(-1, 2))], nullable=["A0Z"])
+    assert sorted(tuple(c.strings()) for c in solve(sys)) == [
+        ("A0Z = -oo", "eta = -1/2", "s = 0"), ("A0Z > -oo", "A0Z <= 1/2", "eta = -1/2", "s = 0")]
+    with pytest.raises(TheoryInputError):
+        theory.system_from_sympy([sympy.Ne(eta, 0)])
+
+
+@pytest.mark.parametrize("module", [_maxplus, _linear, _solver, _parse, _sympy])
 def test_module_doctests(module):
     assert doctest.testmod(module).failed == 0

@@ -5,7 +5,7 @@ from ._maxplus import NEG_INF, GammaExpr, contract, exact, gamma_of_sum, gmax
 from ._parse import parse_constraint, parse_expr, parse_system
 from ._predict import KEYS, OPTIMIZERS, Prediction, classify, predict
 from ._solver import Cell, Constraint, Implication, System, implies, satisfiable, solve
-from ._sympy import from_sympy, to_latex, to_sympy
+from ._sympy import from_sympy, system_from_sympy, to_latex, to_sympy
 from .errors import (
     NullableConflictError,
     TheoryError,
@@ -48,6 +48,7 @@ __all__ = [
     "prove",
     "satisfiable",
     "solve",
+    "system_from_sympy",
     "to_latex",
     "to_sympy",
 ]

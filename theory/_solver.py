@@ -6,6 +6,7 @@ Each nullable symbol is split into "= −∞" (its forms vanish) and "finite". T
 clauses are searched depth-first; every branch is a polyhedral cell decided exactly by
 Fourier–Motzkin (:mod:`theory._linear`). No sampling, no floats.
 
+>>> from theory._parse import parse_system
 >>> s = parse_system("A0Z <= eta + 1; max(A0Z, eta + 1) = 0", nullable="A0Z")
 >>> satisfiable(s)
 True
@@ -32,7 +33,6 @@ __all__ = [
     "System",
     "check_nullable",
     "implies",
-    "parse_system",
     "satisfiable",
     "solve",
 ]
@@ -185,6 +185,14 @@ class Cell:
         return Cell(self.neg_inf & keep, self.finite_nullable & keep, tuple(eqs), tuple(ineqs),
                     {k: v for k, v in self.point.items() if k in keep})
 
+    def contains(self, values: Mapping[str, Value]) -> bool:
+        """Whether an exact assignment lies in the cell (its −∞ pattern and its polyhedron)."""
+        names = self.neg_inf | self.finite_nullable
+        if any((values[k] is NEG_INF) != (k in self.neg_inf) for k in names):
+            return False
+        point = {k: v for k, v in values.items() if v is not NEG_INF}
+        return all(c.holds(point) for c in self.linear())
+
     def point_strings(self) -> dict[str, str]:
         """The witness point as exact strings."""
         return {k: fmt_value(v) for k, v in sorted(self.point.items())}
@@ -320,10 +328,3 @@ def implies(hypotheses: System, conclusion: System) -> Implication:
             if leaf is not None:
                 return Implication(False, _make_cell(sys, *leaf), c)
     return Implication(True)
-
-
-def parse_system(text: str, nullable: str | Iterable[str] = ()) -> System:
-    """Parse the ``;``-separated system syntax (see :mod:`theory._parse`)."""
-    from ._parse import parse_system as _parse
-
-    return _parse(text, nullable)

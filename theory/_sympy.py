@@ -7,14 +7,22 @@ sympy is imported lazily so ``python -m theory --help`` stays fast.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from fractions import Fraction
 from typing import Any
 
 from ._maxplus import GammaExpr, gmax
-from ._solver import Cell, Constraint
+from ._solver import Cell, Constraint, System, check_nullable
 from .errors import TheoryInputError
 
-__all__ = ["cell_to_sympy", "constraint_to_sympy", "from_sympy", "to_latex", "to_sympy"]
+__all__ = [
+    "cell_to_sympy",
+    "constraint_to_sympy",
+    "from_sympy",
+    "system_from_sympy",
+    "to_latex",
+    "to_sympy",
+]
 
 
 def _sym(name: str) -> Any:
@@ -76,6 +84,32 @@ def constraint_to_sympy(c: Constraint) -> Any:
 
     rel = {"=": sympy.Eq, "<=": sympy.Le, "<": sympy.Lt, ">=": sympy.Ge, ">": sympy.Gt}[c.op]
     return rel(to_sympy(c.lhs), to_sympy(c.rhs), evaluate=False)
+
+
+def system_from_sympy(relations: Iterable[Any], nullable: Iterable[str] = ()) -> System:
+    """A :class:`System` from sympy relationals (``Eq``, ``Le``, ``Lt``, ``Ge``, ``Gt``).
+
+    >>> import sympy
+    >>> eta, a0z = sympy.symbols("eta A0Z", real=True)
+    >>> str(system_from_sympy([sympy.Le(sympy.Max(a0z, eta + 1), 0)], nullable=["A0Z"]))
+    'max(A0Z, eta + 1) <= 0'
+
+    Raises:
+        TheoryInputError: a relation that is not one of the five, or a side outside max-plus.
+        NullableConflictError: a nullable symbol with a negative coefficient.
+    """
+    import sympy
+
+    ops = {sympy.Eq: "=", sympy.Le: "<=", sympy.Lt: "<", sympy.Ge: ">=", sympy.Gt: ">"}
+    cons = []
+    for rel in relations:
+        op = ops.get(type(rel))
+        if op is None:
+            raise TheoryInputError(f"{rel} is not a relation = <= < >= >")
+        cons.append(Constraint(from_sympy(rel.lhs), op, from_sympy(rel.rhs)))
+    system = System(tuple(cons), frozenset(nullable))
+    check_nullable(system)
+    return system
 
 
 def cell_to_sympy(cell: Cell) -> Any:
