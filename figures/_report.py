@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from figures._style import ARM_LABEL, QUANTITIES, fmt_exp, fmt_num
 
 if TYPE_CHECKING:
@@ -81,25 +83,30 @@ def config_rows(configs: pd.DataFrame) -> list[list[str]]:
     return rows
 
 
+def _scored(grid: pd.DataFrame) -> pd.DataFrame:
+    """The loss grid with ``score``: the mean, or +∞ where any seed diverged (as toymodel's
+    own summary counts a diverged run), so a setting that diverged is never "best"."""
+    return grid.assign(score=grid["mean"].where(grid["n_diverged"] == 0, math.inf))
+
+
 def toy_rows(runs: pd.DataFrame) -> list[list[str]]:
     """Per arm: the best mean test loss, where it was reached, the accuracy there, divergences."""
-    from figures._tidy_toy import toy_grid
+    from figures._tidy_toy import select_setting, toy_grid
 
-    loss = toy_grid(runs, "test_loss")
+    loss = _scored(toy_grid(runs, "test_loss"))
     acc = toy_grid(runs, "test_acc")
     rows = []
     for arm, g in loss.groupby("arm", sort=True):
         n_runs, n_div = int(g["n_seeds"].sum()), int(g["n_diverged"].sum())
-        g = g.dropna(subset=["mean"])
+        g = g[np.isfinite(g["score"])]
         if g.empty:
-            rows.append([ARM_LABEL.get(arm, arm), "all diverged", "–", "–", "–", "–",
+            rows.append([ARM_LABEL.get(arm, arm), "every setting diverged", "–", "–", "–", "–",
                          f"{n_div}/{n_runs}"])
             continue
-        best = g.loc[g["mean"].idxmin()]
-        same = (acc["arm"] == arm) & (acc["lr"] == best["lr"]) & (acc["sigma"] == best["sigma"])
-        if isinstance(best["shrink"], float) and math.isfinite(best["shrink"]):
-            same &= acc["shrink"] == best["shrink"]
-        a = acc.loc[same, "mean"]
+        best = g.loc[g["score"].idxmin()]
+        setting = {"arm": arm, "lr": best["lr"], "sigma": best["sigma"],
+                   "shrink": float(best["shrink"])}
+        a = select_setting(acc, setting)["mean"]
         lam = fmt_num(best["shrink"]) if math.isfinite(best["shrink"]) else "–"
         rows.append([ARM_LABEL.get(arm, arm), f"{best['mean']:.4f}", fmt_num(best["lr"]),
                      fmt_num(best["sigma"]), lam, f"{a.iloc[0]:.4f}" if not a.empty else "–",
@@ -108,13 +115,15 @@ def toy_rows(runs: pd.DataFrame) -> list[list[str]]:
 
 
 def toy_lr_rows(runs: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """Best mean test loss over σ (and λ) at each learning rate, one column per arm."""
+    """Best mean test loss over σ (and λ) at each learning rate, one column per arm; "div"
+    where every setting at that η had a diverged seed."""
     from figures._tidy_toy import toy_grid
 
-    grid = toy_grid(runs, "test_loss")
-    best = grid.pivot_table(index="lr", columns="arm", values="mean", aggfunc="min")
+    grid = _scored(toy_grid(runs, "test_loss"))
+    best = grid.pivot_table(index="lr", columns="arm", values="score", aggfunc="min")
     header = ["η", *[ARM_LABEL.get(a, a) for a in best.columns]]
-    rows = [[fmt_num(lr), *("–" if not math.isfinite(v) else f"{v:.4f}" for v in row)]
+    rows = [[fmt_num(lr), *(f"{v:.4f}" if math.isfinite(v) else "div" if v == math.inf else "–"
+                            for v in row)]
             for lr, row in zip(best.index, best.to_numpy(float), strict=True)]
     return header, rows
 
@@ -180,7 +189,8 @@ def write_report(path: Path, outcome: Outcome, sweep: Results, toy: Results) -> 
         parts += ["## Toy model", "", *figs]
     if runs is not None:
         header, rows = toy_lr_rows(runs)
-        parts += ["Summary per arm (mean over seeds; diverged runs left out of the mean):", "",
+        parts += ["Summary per arm: mean over seeds at the best setting, where a setting with a "
+                  "diverged seed never counts as best:", "",
                   markdown_table(toy_rows(runs), ["arm", "best test loss", "η", "σ", "λ",
                                                   "test acc there", "diverged runs"]), "",
                   "Best mean test loss over σ (and λ) at each learning rate:", "",

@@ -241,6 +241,20 @@ def test_stable_lora_is_compared_with_the_best_init_a(toy: figures.Results) -> N
     assert r["ratio"] == pytest.approx((r["baseline_value"] - r["value"]) / r["baseline_value"])
 
 
+def test_report_never_calls_a_diverged_setting_best() -> None:
+    from figures._report import toy_lr_rows, toy_rows
+
+    runs = pd.DataFrame({
+        "arm": "init_A", "lr": [1e-3, 1e-3, 1e-3, 1e-3, 3e-3, 3e-3], "shrink": float("nan"),
+        "sigma": [1e-3, 1e-3, 1e-2, 1e-2, 1e-3, 1e-3], "seed": [0, 1, 0, 1, 0, 1],
+        "test_loss": [0.1, float("nan"), 0.5, 0.6, 0.3, float("inf")],
+        "test_acc": [0.9, 0.0, 0.7, 0.6, 0.8, 0.0], "final_train_loss": 0.0,
+        "stop_step": float("nan"), "diverged": [False, True, False, False, False, True]})
+    (row,) = toy_rows(runs)
+    assert row == ["Init[A]", "0.5500", "1e-3", "0.01", "–", "0.6500", "2/6"]
+    assert toy_lr_rows(runs) == (["η", "Init[A]"], [["1e-3", "0.5500"], ["3e-3", "div"]])
+
+
 # ---- plot functions ------------------------------------------------------------------------
 
 
