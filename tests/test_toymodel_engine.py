@@ -38,29 +38,31 @@ def setup():
 
 
 CASES = [
-    dict(scheme="A", shrink=None, subtract_init=False, scale=1.0, stop_condition=True),
-    dict(scheme="AB", shrink=None, subtract_init=False, scale=2.0, stop_condition=True),
-    dict(scheme="A", shrink=(0.3, 0.6, 0.3), subtract_init=False, scale=1.0,
+    dict(schemes=("A", "A", "A"), shrink=None, subtract_init=False, scale=1.0,
          stop_condition=True),
-    dict(scheme="A", shrink=(0.1, 0.1, 0.2), subtract_init=False, scale=1.0,
+    dict(schemes=("AB", "A", "AB"), shrink=None, subtract_init=False, scale=2.0,
+         stop_condition=True),
+    dict(schemes=("A", "A", "A"), shrink=(0.3, 0.6, 0.3), subtract_init=False, scale=1.0,
+         stop_condition=True),
+    dict(schemes=("A", "A", "A"), shrink=(0.1, 0.1, 0.2), subtract_init=False, scale=1.0,
          stop_condition=False),
-    dict(scheme="AB", shrink=(0.2, 0.2, 0.2), subtract_init=True, scale=0.5,
+    dict(schemes=("AB", "A", "AB"), shrink=(0.2, 0.2, 0.2), subtract_init=True, scale=0.5,
          stop_condition=True),
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c['scheme']}-{c['shrink']}-"
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{'-'.join(c['schemes'])}-{c['shrink']}-"
                          f"{c['subtract_init']}-{c['stop_condition']}")
 def test_batched_matches_reference(setup, case):
     model, frozen, schedule, local, (x, y, xt, yt), seed = setup
     lrs, sigmas = np.array([1e-3, 1e-3, 5e-3]), np.array([1e-2, 2e-1, 5e-2])
     shrink = None if case["shrink"] is None else np.array(case["shrink"])
-    chunk = Chunk(case["scheme"], seed, lrs, sigmas, shrink)
+    chunk = Chunk(case["schemes"], seed, lrs, sigmas, shrink)
     got = train_chunk(chunk, frozen, local, r=3, scale=case["scale"], betas=(0.9, 0.999),
                       eps=1e-8, weight_decay=0.0, subtract_init=case["subtract_init"],
                       stop_condition=case["stop_condition"])
     for g in range(len(lrs)):
-        ref = reference_run(model, x, y, xt, yt, schedule, scheme=case["scheme"], lr=lrs[g],
+        ref = reference_run(model, x, y, xt, yt, schedule, scheme=case["schemes"][g], lr=lrs[g],
                             sigma=sigmas[g], seed=seed, r=3, scale=case["scale"],
                             shrink=None if shrink is None else float(shrink[g]),
                             stop_condition=case["stop_condition"],
@@ -76,7 +78,8 @@ def test_batched_matches_reference(setup, case):
 
 def test_stable_lora_stops_once_A_is_small(setup):
     _, frozen, _, local, _, seed = setup
-    chunk = Chunk("A", seed, np.array([1e-3, 1e-3]), np.array([0.5, 0.5]), np.array([0.5, 0.0]))
+    chunk = Chunk(("A", "A"), seed, np.array([1e-3, 1e-3]), np.array([0.5, 0.5]),
+                  np.array([0.5, 0.0]))
     got = train_chunk(chunk, frozen, local, r=3, scale=1.0, betas=(0.9, 0.999), eps=1e-8,
                       weight_decay=0.0, subtract_init=False, stop_condition=True)
     # λ = 0.5 halves A every step until ‖A‖/n ≤ ‖B‖/m; λ = 0 never shrinks and never fires

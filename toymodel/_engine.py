@@ -20,17 +20,18 @@ EVAL_TILE_BYTES = 256 * 2**20
 
 @dataclass
 class Chunk:
-    """G runs that share a seed (hence batches) and an init scheme, trained together.
+    """G runs that share a seed (hence their batches), trained together.
 
     Attributes:
-        scheme: ``"A"`` (Init[A], σ_B = 0) or ``"AB"`` (Init[AB], σ_A = σ_B).
+        schemes: (G,) init scheme per run: ``"A"`` (Init[A], σ_B = 0) or ``"AB"``
+            (Init[AB], σ_A = σ_B).
         seed: fine-tuning seed: LoRA init draws and batch order.
         lr: (G,) learning rates η.
         sigma: (G,) init std σ.
         shrink: (G,) Stable-LoRA λ, or None for no shrinkage.
     """
 
-    scheme: str
+    schemes: tuple[str, ...]
     seed: int
     lr: np.ndarray
     sigma: np.ndarray
@@ -159,10 +160,11 @@ def train_chunk(chunk: Chunk, frozen: Frozen, batches: torch.Tensor, *, r: int, 
     A = torch.empty(G, r, n)  # (G, r, n)
     Bt = torch.empty(G, r, n)  # (G, r, n), Bᵀ of B (n, r)
     for g in range(G):
-        A0, B0 = init_pair(chunk.scheme, float(chunk.sigma[g]), chunk.seed, r, n)
+        A0, B0 = init_pair(chunk.schemes[g], float(chunk.sigma[g]), chunk.seed, r, n)
         A[g], Bt[g] = A0, B0.T
     A, Bt = A.to(device), Bt.to(device)
-    offset = (A.clone(), Bt.clone()) if subtract_init and chunk.scheme == "AB" else None
+    # W₀ − s·B₀A₀ (B₀A₀ = 0 for Init[A] rows, so they are unaffected)
+    offset = (A.clone(), Bt.clone()) if subtract_init and "AB" in chunk.schemes else None
     gA, gBt = torch.empty_like(A), torch.empty_like(Bt)
     H = torch.empty(G, b, n, device=device)  # (G, b, n) hidden pre-/post-activation
     dH = torch.empty(G, b, n, device=device)  # (G, b, n)

@@ -79,13 +79,20 @@ def rows_per_chunk(config: ToyConfig, budget_bytes: int = 3 * 2**30, cap: int = 
 
 
 def chunks(pending: pd.DataFrame, size: int) -> list[tuple[pd.DataFrame, Chunk]]:
-    """Group pending runs by (arm, seed), sorted by lr, into chunks of at most ``size``."""
+    """Group pending runs by seed and shrinkage, sorted by lr, into even chunks of ≤ ``size``.
+
+    Runs of one seed share their batches; arms with and without shrinkage are kept apart
+    so that only Stable-LoRA runs pay for the shrinker's norms.
+    """
     out = []
-    for (arm, seed), group in pending.groupby(["arm", "seed"], sort=True):
-        group = group.sort_values(["lr", "sigma", "shrink"])
-        for start in range(0, len(group), size):
-            part = group.iloc[start:start + size]
-            shrink = part["shrink"].to_numpy(float) if ARMS[arm][1] else None
-            out.append((part, Chunk(ARMS[arm][0], int(seed), part["lr"].to_numpy(float),
-                                    part["sigma"].to_numpy(float), shrink)))
+    pending = pending.assign(_shrinks=pending["arm"].map(lambda a: ARMS[a][1]))
+    for (seed, shrinks), group in pending.groupby(["seed", "_shrinks"], sort=True):
+        group = group.sort_values(["lr", "arm", "sigma", "shrink"]).drop(columns="_shrinks")
+        parts = -(-len(group) // size)
+        for idx in np.array_split(np.arange(len(group)), parts):
+            part = group.iloc[idx]
+            schemes = tuple(ARMS[a][0] for a in part["arm"])
+            out.append((part, Chunk(schemes, int(seed), part["lr"].to_numpy(float),
+                                    part["sigma"].to_numpy(float),
+                                    part["shrink"].to_numpy(float) if shrinks else None)))
     return out
