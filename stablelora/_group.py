@@ -78,7 +78,8 @@ class PairGroup:
             return
         self._done_host.copy_(self.stable.all(), non_blocking=True)
         if self._done_event is not None:
-            self._done_event.record()
+            with torch.cuda.device(self.device):  # the pairs' device, not the current one
+                self._done_event.record()
 
     def _done_arrived(self) -> bool:
         """Whether a finished copy says every pair is stable (host memory only, never waits)."""
