@@ -84,8 +84,17 @@ def config_points(configs: pd.DataFrame, verdicts: pd.DataFrame | None = None) -
     Returns:
         Columns ``config, key, eta, A0Z, B0, on_plane, verdict``; ``key`` numbers the configs
         1, 2, … in the order of configs.csv (the phase diagram writes it beside each marker).
+
+    Raises:
+        ResultsFormatError: γ[η] is not finite, or γ[A₀Z] / γ[B₀] is NaN or +∞.
     """
     eta = configs["eta_exp"].astype(float)
+    for col, ok in (("eta_exp", np.isfinite(eta)),
+                    ("A0Z_exp", configs["A0Z_exp"].astype(float) < math.inf),
+                    ("B0_exp", configs["B0_exp"].astype(float) < math.inf)):
+        if not ok.all():
+            bad = ", ".join(configs.loc[~ok, "config"])
+            raise ResultsFormatError(f"configs.csv: {col} of {bad} is not an exponent")
     s = configs["s_exp"].astype(float)
     eta_b = configs["etaB_exp"].astype(float)
     one_lr = eta_b.isna() | np.isclose(eta_b, eta)

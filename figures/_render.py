@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from figures._load import Results, load_results
 from figures._style import ARM_LABEL, QUANTITIES, QUANTITY_LABEL, RC, fmt_exp
-from figures.errors import NothingToDrawError
+from figures.errors import FiguresError, NothingToDrawError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -348,7 +348,11 @@ def render_all(results: str | Path, out: str | Path, *, fmt: str = "png", dpi: i
     notes: list[str] = []
     with matplotlib.rc_context(RC):
         for kind in tqdm(kinds, desc="figures", disable=not progress or None, leave=False):
-            drawn = drawers[kind](toy if kind == "toymodel" else sweep, notes)
+            try:
+                drawn = drawers[kind](toy if kind == "toymodel" else sweep, notes)
+            except FiguresError as exc:  # bad values in one input: skip only this kind
+                notes.append(f"{kind} figures skipped: {exc}")
+                continue
             if drawn:
                 out.mkdir(parents=True, exist_ok=True)
             for d in drawn:

@@ -378,6 +378,17 @@ def test_header_only_file_counts_as_missing(results: Path) -> None:
     assert "python -m sims.width_sweep --out" in sweep.why_absent("summary.csv")
 
 
+def test_bad_exponent_skips_only_the_phase_diagram(results: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture) -> None:
+    p = results / "width_sweep" / "configs.csv"
+    pd.read_csv(p).assign(A0Z_exp=float("nan")).to_csv(p, index=False)
+    assert main(["--results", str(results), "--out", str(tmp_path / "f"), "--dpi", "20",
+                 "--no-progress", "--only", "phase", "agreement"]) == 0
+    (err,) = capsys.readouterr().err.strip().splitlines()
+    assert err.startswith("phase figures skipped: configs.csv: A0Z_exp of adam_A, ")
+    assert (tmp_path / "f" / "agreement.png").is_file()
+
+
 def test_nothing_to_draw_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["--results", str(tmp_path / "none"), "--out", str(tmp_path / "f"),
                  "--no-progress", "--only", "width", "toymodel"]) == 2
