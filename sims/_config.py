@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from fractions import Fraction
 
 from .errors import ConfigError
@@ -139,7 +139,6 @@ class SweepSettings:
     bootstrap: int = 1000  # bootstrap resamples over seeds for the 95% interval
     max_memory_gb: float | None = None  # per-width working-set cap; None: from the device
     threads: int | None = 1  # torch CPU threads during the sweep; None: torch's default
-    extra: dict = field(default_factory=dict, compare=False)  # free-form notes for run.json
 
     @property
     def m_exp(self) -> int:
@@ -285,4 +284,4 @@ def validate_suite(configs: list[ProbeConfig]) -> list[ProbeConfig]:
 
 
 CONFIG_KEYS = tuple(f.name for f in fields(ProbeConfig))
-SETTINGS_KEYS = tuple(f.name for f in fields(SweepSettings) if f.name != "extra")
+SETTINGS_KEYS = tuple(f.name for f in fields(SweepSettings))

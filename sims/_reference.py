@@ -9,14 +9,20 @@ Everything here is deliberately plain: a dense frozen W₀ (n×m ``nn.Linear``),
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._config import ProbeConfig, SweepSettings
 from ._probe import QUANTITIES, UnitResult, _draw_data, _init_params
 
+if TYPE_CHECKING:
+    import torch
 
-def _optimizer(config: ProbeConfig, A, B, eta_A: float, eta_B: float):  # noqa: ANN001, ANN202
+
+def _optimizer(
+    config: ProbeConfig, A: torch.Tensor, B: torch.Tensor, eta_A: float, eta_B: float
+) -> torch.optim.Optimizer:
     import torch
 
     groups = [{"params": [A], "lr": eta_A}, {"params": [B], "lr": eta_B}]

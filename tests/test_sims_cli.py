@@ -224,3 +224,11 @@ def test_toml_suite_runs_with_its_sweep_table(capsys, tmp_path):
     assert code == 0
     assert "== a: adam" in out and "== b: signsgd  Init[AB]" in out
     assert "computed 4 units" in out
+
+
+def test_cuda_request_without_a_gpu_is_one_line(capsys, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert "no CUDA device" in _fails(capsys, ["--device", "cuda", *TINY], tmp_path / "o")
