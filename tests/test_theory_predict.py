@@ -104,6 +104,19 @@ def test_sgd_with_m_equal_n_grows_with_t_and_says_so():
     assert "grows with t" in p.reasons["dY"]
 
 
+def test_sgd_feedback_of_the_output_through_b0():
+    """With m = n, Bᵀ·dY contains s·B₀ᵀB₀·A_tZ (an aligned sum over m): it drives growth.
+
+    A numpy probe (n = 256…4096) of this configuration blows up with t; without the
+    feedback term the recursion would wrongly reach a stable fixed point.
+    """
+    p = predict("-3/2", "1/2", 0, "-1/2", optimizer="sgd")
+    assert not p.stable and p.gamma["dY"] is None
+    assert str(p.gamma_t(0)["delta2"]) == "1/2" and str(p.gamma_t(1)["AtZ"]) == "1/2"
+    q = predict("-3/2", "1/2", 0, "-1/2", optimizer="sgd", m_exp=0)  # the paper's m = 1
+    assert q.steady_from is not None
+
+
 def test_json_contract_shape():
     j = predict("-1/2", "0", "0", "-oo").to_json()
     assert set(j) >= {"case", "stable", "gamma", "gamma_step0", "reasons"}

@@ -43,9 +43,11 @@ def _trajectory(c: _Config) -> list[dict[str, Value]]:
     for _ in range(_HORIZON + 1):
         aZ, b = vmax(c.A0Z, aZl), vmax(c.B0, bl)
         if c.sgd:  # ICML Eq. (23)–(24), generalised to m outputs: raw gradients
-            bdy = vadd(vmax(vadd(c.B0, c.m / 2), vadd(bl, c.m)), c.dY)  # Bᵀ·dY over m
+            dy = vmax(c.dY, vadd(c.s, b, aZ))  # dY ∝ Y − T with Y = s·B·AZ (ICML's U_t)
+            bdy = vmax(vadd(c.B0, c.m / 2, dy), vadd(bl, c.m, dy),  # Bᵀ·dY over m: i.i.d. B₀,
+                       vadd(c.s, c.B0, c.B0, c.m, aZ))  # learned B ∥ dY, B₀ᵀB₀ in s·BᵀB·AZ
             gAZ = vadd(c.s, bdy, Fraction(1))  # g_A = s·(Bᵀ dY)·Zᵀ, then ·Z: aligned, +1
-            gB = vadd(c.s, c.dY, aZ)  # g_B = s·dY·(A Z)ᵀ
+            gB = vadd(c.s, dy, aZ)  # g_B = s·dY·(A Z)ᵀ
         else:  # normalised: Θ(1) entries (Sec. 2.4) unless the raw gradient is exactly 0
             gAZ = Fraction(1) if vadd(c.s, b) is not NEG_INF else NEG_INF  # Assumption 1
             gB = Fraction(0) if vadd(c.s, aZ) is not NEG_INF else NEG_INF
@@ -144,11 +146,11 @@ class Prediction:
 def _reasons(c: _Config, row: dict[str, Value], row0: dict[str, Value]) -> dict[str, str]:
     gB_why = ("raw g_B ∝ s·dY·(A_tZ)ᵀ is exactly 0" if row["gB"] is NEG_INF else
               "Θ(1) after normalisation (Sec. 2.4)") if not c.sgd else \
-        f"SGD: γ[g_B] = γ[s] + γ[dY] + γ[A_tZ] = {_f(row['gB'])} (ICML Eq. 24)"
+        f"SGD: γ[g_B] = γ[s] + γ[dY] + γ[A_tZ] = {_f(row['gB'])} (ICML Eq. 24, dY ∝ Y_t − T)"
     gA_why = ("raw g_A ∝ s·B_tᵀ·dY is exactly 0" if row["gAZ"] is NEG_INF else
               "Assumption 1: γ[g_A Z] = 1") if not c.sgd else \
-        (f"SGD: γ[g_A Z] = γ[s] + max(γ[B₀] + γ[m]/2, γ[B_learned] + γ[m]) + γ[dY] + 1 = "
-         f"{_f(row['gAZ'])} (ICML Eq. 24 with m outputs)")
+        (f"SGD: γ[g_A Z] = γ[s] + γ[B_tᵀ dY] + 1 = {_f(row['gAZ'])} (ICML Eq. 24 with m "
+         f"outputs: Bᵀ dY sums over m, +γ[m]/2 for i.i.d. B₀, +γ[m] for aligned terms)")
     return {
         "delta1": (f"δ₁ = s·η_B·g_B·A_tZ (Stable-LoRA Eq. 1): {_f(c.s)} + {_f(c.etaB)} + "
                    f"{_f(row['gB'])} + {_f(row['AtZ'])} = {_f(row['delta1'])}, with g_B "
@@ -193,8 +195,10 @@ def predict(
     Normalised optimizers (adam, adamw, signsgd) have γ[g] = 0 and Assumption 1 (γ[g_AZ] = 1)
     whenever the raw gradient is non-zero; B₀ = 0 gives g_A⁰ = 0 and A₀Z = 0 gives g_B⁰ = 0.
     AdamW's decoupled decay with w = Θ(1) adds γ[η] + γ[A_t] < γ[A_t] and changes nothing
-    for γ[η] < 0. SGD uses the raw gradients of ICML Eq. (23)–(24), with dY = Θ(n^{dY_exp})
-    per entry and B₀ (i.i.d.) contracting with dY at +γ[m]/2, the learned B at +γ[m].
+    for γ[η] < 0. SGD uses the raw gradients of ICML Eq. (23)–(24) with m outputs: dY ∝ Y − T
+    has γ = max(dY_exp, γ[Y_t]) with Y_t = s·B_t·A_tZ (the paper's U_t, assumed Θ(1) there);
+    Bᵀ·dY contracts over m: +γ[m]/2 for the i.i.d. B₀ against the target part, +γ[m] for the
+    learned B (aligned with dY) and for B₀ᵀB₀ in the feedback term s·BᵀB·A_tZ.
 
     Args:
         eta: γ[η] (= γ[η_A]). int, Fraction, sympy Rational or a string ("-1/2", "-oo").
