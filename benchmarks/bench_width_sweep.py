@@ -13,7 +13,8 @@ Three numbers, each printed as a markdown table (and saved with ``--json``):
    with ``.item()`` and ``.item()`` for every statistic) on the fixed-batch configurations
    of the suite at the widths the reference can handle;
 3. the arithmetic lower bound of the suite: flops and compulsory bytes per step (float32),
-   against this machine's measured matmul rate and copy bandwidth, beside the achieved time.
+   against this machine's measured matmul rate and copy bandwidth, beside the achieved time;
+4. torch thread counts at n = 16384 (the sweep defaults to one thread).
 """
 
 from __future__ import annotations
@@ -115,6 +116,25 @@ def side_by_side(widths: list[int], steps: int, threads: int) -> list[dict[str, 
     return rows
 
 
+def thread_scaling(n: int, steps: int, threads: list[int]) -> dict[int, float]:
+    """Seconds for ``steps`` steps of the fixed-batch suite at width n, per thread count."""
+    import torch
+
+    from sims import run_width
+
+    configs, settings = _suite()
+    configs = [c for c in configs if not c.fresh_batches]
+    settings = replace(settings, steps=steps, record=(1, steps))
+    out = {}
+    for count in threads:
+        torch.set_num_threads(count)
+        run_width(configs, settings, 256)  # warm-up
+        t = time.perf_counter()
+        run_width(configs, settings, n)
+        out[count] = time.perf_counter() - t
+    return out
+
+
 def lower_bound(peaks: dict[str, float], suite_s: float | None) -> dict[str, float]:
     """The suite's roofline bound Σ_n steps·max(flops/peak, bytes/bandwidth)."""
     configs, settings = _suite()
@@ -146,6 +166,13 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--skip-suite", action="store_true")
+    parser.add_argument(
+        "--thread-counts",
+        nargs="*",
+        type=int,
+        default=[1, 2],
+        help="compare these torch thread counts at n = 16384, 20 steps",
+    )
     parser.add_argument("--json", type=Path, help="also save the numbers here")
     args = parser.parse_args()
 
@@ -182,6 +209,13 @@ def main() -> None:
         print(
             f"achieved: {suite_s:.1f} s = {100 * bound['achieved_fraction_of_bound']:.0f}% of "
             "the bound's speed"
+        )
+    if args.thread_counts:
+        scaling = thread_scaling(16384, 20, args.thread_counts)
+        report["threads_n16384_20steps_s"] = scaling
+        print(
+            "\nn = 16384, 20 steps, 9 fixed-batch configs x 8 seeds: "
+            + ", ".join(f"{k} thread(s) {v:.1f} s" for k, v in scaling.items())
         )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
