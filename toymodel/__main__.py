@@ -36,6 +36,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     g.add_argument("--no-download", action="store_true", help="never try the mirrors")
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), default=d.device,
                    help="auto: CUDA when present (default %(default)s)")
+    g.add_argument("--threads", type=int, default=0,
+                   help="torch CPU threads (default 0: torch's choice; 1 can be faster on a "
+                   "busy machine)")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     m = p.add_argument_group("model and pretraining")
     m.add_argument("--n", type=int, default=d.n, help="width n; W0 is n×n (default %(default)s)")
@@ -115,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _config(args: argparse.Namespace) -> ToyConfig:
     """The ToyConfig the parsed flags describe."""
     # r does not enter pretraining; keep the default valid for any width n
-    base = ToyConfig(device=args.device, n=args.n, r=min(ToyConfig.r, args.n),
+    base = ToyConfig(device=args.device, threads=args.threads, n=args.n, r=min(ToyConfig.r, args.n),
                      pretrain_steps=args.pretrain_steps, pretrain_seed=args.pretrain_seed)
     if args.command == "pretrain":
         base.validate()

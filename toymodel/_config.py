@@ -73,6 +73,7 @@ class ToyConfig:
     test_size: int = 0  # evaluate on the first test_size test images (0: all 10,000)
     chunk_rows: int = 0  # runs trained together as one batched tensor program (0: automatic)
     device: str = "auto"  # "auto" (CUDA when present), "cpu" or "cuda"
+    threads: int = 0  # torch intra-op CPU threads (0: torch's default)
     extra: dict = field(default_factory=dict)  # free-form notes saved with the config
 
     def validate(self) -> None:
@@ -107,8 +108,8 @@ class ToyConfig:
                 raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1 and self.eps > 0):
             raise ConfigError("Adam needs 0 <= β₁, β₂ < 1 and ε > 0")
-        if self.weight_decay < 0 or self.test_size < 0 or self.chunk_rows < 0:
-            raise ConfigError("weight_decay, test_size and chunk_rows must be >= 0")
+        if min(self.weight_decay, self.test_size, self.chunk_rows, self.threads) < 0:
+            raise ConfigError("weight_decay, test_size, chunk_rows and threads must be >= 0")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
 

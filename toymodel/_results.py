@@ -19,7 +19,7 @@ __all__ = ["CURVE_COLUMNS", "RUN_COLUMNS", "ResultStore"]
 RUN_COLUMNS = KEY + ["test_loss", "test_acc", "final_train_loss", "stop_step", "diverged"]
 CURVE_COLUMNS = KEY + ["step", "train_loss", "normA_over_n", "normB_over_m"]
 # Config fields that do not change results and may differ when resuming.
-NOT_COMPARED = ("device", "chunk_rows", "extra")
+NOT_COMPARED = ("device", "chunk_rows", "threads", "extra")
 
 
 class ResultStore:

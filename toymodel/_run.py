@@ -26,6 +26,12 @@ from .errors import ConfigError
 __all__ = ["pretrained_model", "resolve_device", "run_grid"]
 
 
+def _set_threads(threads: int) -> None:
+    """Use ``threads`` intra-op CPU threads (0 keeps torch's default)."""
+    if threads:
+        torch.set_num_threads(threads)
+
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` → CUDA when present, else CPU.
 
@@ -63,6 +69,7 @@ def pretrained_model(config: ToyConfig, *, data_dir: Path | None, cache_dir: Pat
                      download: bool, progress: bool) -> tuple[Pretrained, Dataset]:
     """Load MNIST and the pretrained weights (pretraining, and caching them, on a miss)."""
     config.validate()
+    _set_threads(config.threads)
     device = resolve_device(config.device)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     mnist = load_dataset("mnist", data_dir=data_dir, cache_dir=cache, download=download,
