@@ -7,6 +7,7 @@ from figures._plot_sweep import (
     plot_exponents,
     plot_norms,
     plot_stop_steps,
+    plot_verdict_steps,
     plot_width,
 )
 from figures._plot_toy import plot_improvement, plot_toy_curves, plot_toy_heatmap
@@ -53,6 +54,7 @@ __all__ = [
     "plot_stop_steps",
     "plot_toy_curves",
     "plot_toy_heatmap",
+    "plot_verdict_steps",
     "plot_width",
     "read_result_csv",
     "render_all",

@@ -130,9 +130,16 @@ def plot_exponents(summary: pd.DataFrame, *, config: str, quantity: str,
     return ax
 
 
+def _num(x: float) -> str:
+    """A fitted number to 2 places with a true minus sign; ±∞ as the papers write it."""
+    return f"{x:.2f}".replace("-", "−") if math.isfinite(x) else fmt_exp(x)
+
+
 def plot_agreement(table: pd.DataFrame, *, ax: Axes | None = None,
                    quantities: tuple[str, ...] = QUANTITIES) -> Axes:
-    """Configs × quantities coloured by verdict, fitted γ̂ and (predicted γ) written in.
+    """Configs × quantities coloured by verdict, with "γ̂ (γ)" and the 95% interval of γ̂
+    written in (sims' verdict: agree when the interval holds γ or |γ̂ − γ| ≤ 0.1, so a wide
+    interval shows why a far-off γ̂ still agrees).
 
     Args:
         table: ``agreement_table(summary)``.
@@ -154,14 +161,15 @@ def plot_agreement(table: pd.DataFrame, *, ax: Axes | None = None,
             continue
         i, j = rows.index(rec.config), cols.index(rec.quantity)
         code[i, j] = VERDICTS.index(rec.verdict)
-        ax.text(j, i, f"{rec.gamma_hat:.2f}\n({fmt_exp(rec.gamma_pred)})", ha="center",
-                va="center", fontsize=7)
+        ci = f"[{_num(rec.ci_low)}, {_num(rec.ci_high)}]"
+        ax.text(j, i, f"{_num(rec.gamma_hat)}  ({fmt_exp(rec.gamma_pred)})\n{ci}", ha="center",
+                va="center", fontsize=6.5, linespacing=1.5)
     cmap = ListedColormap([VERDICT_COLOR[v] for v in VERDICTS]).with_extremes(bad="white")
     ax.imshow(np.ma.masked_invalid(code), cmap=cmap, vmin=-0.5, vmax=len(VERDICTS) - 0.5,
               aspect="auto")
     ax.set_xticks(range(len(cols)), [GAMMA_LABEL[q] for q in cols])
     ax.set_yticks(range(len(rows)), rows)
-    ax.set_xlabel(r"quantity: fitted $\hat\gamma$ (predicted $\gamma$)")
+    ax.set_xlabel(r"fitted $\hat\gamma$ (predicted $\gamma$) and the 95% interval of $\hat\gamma$")
     ax.set_ylabel("config")
     ax.grid(False)
     ax.tick_params(length=0)
@@ -169,6 +177,49 @@ def plot_agreement(table: pd.DataFrame, *, ax: Axes | None = None,
         ax.spines[side].set_visible(False)
     handles = [Patch(color=VERDICT_COLOR[v], label=v) for v in VERDICTS]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    return ax
+
+
+def plot_verdict_steps(summary: pd.DataFrame, *, ax: Axes | None = None,
+                       quantities: tuple[str, ...] = QUANTITIES) -> Axes:
+    """Verdict of every config × quantity × recorded step: one block of columns per quantity,
+    steps increasing within it, so the early transient and the late steps read at a glance.
+
+    Args:
+        summary: summary.csv.
+        ax: axes to draw on (new ones if ``None``).
+        quantities: column blocks, in order; those absent from ``summary`` are dropped.
+
+    Returns:
+        The axes.
+    """
+    from matplotlib.colors import ListedColormap
+
+    qs = [q for q in quantities if q in set(summary["quantity"])]
+    rows = list(dict.fromkeys(summary["config"]))
+    steps = sorted(set(summary["step"]))
+    ax = new_axes(ax, figsize=(0.12 * len(qs) * len(steps) + 2.5, 0.3 * len(rows) + 1.2))
+    width = len(steps) + 1  # one blank column between blocks
+    code = np.full((len(rows), width * len(qs) - 1), np.nan)  # (configs, quantities × steps)
+    for rec in summary[summary["quantity"].isin(qs)].itertuples(index=False):
+        j = qs.index(rec.quantity) * width + steps.index(rec.step)
+        code[rows.index(rec.config), j] = VERDICTS.index(rec.verdict)
+    cmap = ListedColormap([VERDICT_POINT_COLOR[v] for v in VERDICTS]).with_extremes(bad="white")
+    ax.imshow(np.ma.masked_invalid(code), cmap=cmap, vmin=-0.5, vmax=len(VERDICTS) - 0.5,
+              aspect="auto", interpolation="nearest")
+    ax.set_yticks(range(len(rows)), rows)
+    ticks = [b * width + k for b in range(len(qs)) for k in (0, len(steps) - 1)]
+    ax.set_xticks(ticks, [f"{steps[0]:g}", f"{steps[-1]:g}"] * len(qs), fontsize=6)
+    for b, q in enumerate(qs):
+        ax.text(b * width + (len(steps) - 1) / 2, -0.8, GAMMA_LABEL[q], ha="center", va="bottom")
+    ax.set_xlabel(f"recorded step t ({', '.join(f'{s:g}' for s in steps)}) within each block")
+    ax.set_ylabel("config")
+    ax.grid(False)
+    ax.tick_params(length=0)
+    for side in ("top", "right", "left", "bottom"):
+        ax.spines[side].set_visible(False)
+    for v in VERDICTS:
+        ax.fill_between([], [], color=VERDICT_POINT_COLOR[v], label=v)
     return ax
 
 

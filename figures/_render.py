@@ -153,18 +153,29 @@ def draw_exponents(sweep: Results, notes: list[str]) -> list[Drawn]:
 
 def draw_agreement(sweep: Results, notes: list[str]) -> list[Drawn]:
     """Plot 3: the agreement map at each config's last recorded step."""
-    from figures._plot_sweep import plot_agreement
+    from figures._plot_sweep import plot_agreement, plot_verdict_steps
     from figures._tidy_sweep import agreement_table
 
     if not _need(sweep, ("summary.csv",), notes):
         return []
     table = agreement_table(sweep.get("summary.csv"))
-    fig = _figure(1, panel=(1.0 * table["quantity"].nunique() + 3.0,
-                            0.45 * table["config"].nunique() + 1.4))
+    fig = _figure(1, panel=(1.15 * table["quantity"].nunique() + 3.0,
+                            0.5 * table["config"].nunique() + 1.4))
     plot_agreement(table, ax=fig.add_subplot())
     fig.suptitle("agreement at each config's last recorded step")
-    return [Drawn("agreement", fig, "Agreement map",
-                  "configs × quantities at the last recorded step: fitted γ̂ (predicted γ)")]
+    out = [Drawn("agreement", fig, "Agreement map",
+                 "configs × quantities at the last recorded step: fitted γ̂ (predicted γ) "
+                 "and its 95% interval, coloured by verdict")]
+    summary = sweep.get("summary.csv")
+    n_cols = summary["quantity"].nunique() * (summary["step"].nunique() + 1)
+    fig = _figure(1, panel=(0.13 * n_cols + 3.0, 0.3 * summary["config"].nunique() + 1.4))
+    ax = plot_verdict_steps(summary, ax=fig.add_subplot())
+    _figure_legend(fig, [ax])
+    fig.suptitle("verdict at every recorded step")
+    out.append(Drawn("agreement_steps", fig, "Agreement map",
+                     "verdict of every config × quantity × recorded step (steps increase "
+                     "within each block)"))
+    return out
 
 
 def _shrink_title(configs: pd.DataFrame | None, config: str) -> str:

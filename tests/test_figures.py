@@ -282,9 +282,13 @@ def test_plot_functions_make_their_own_axes(sweep: figures.Results) -> None:
 def test_plot_agreement_writes_fitted_and_predicted(sweep: figures.Results) -> None:
     tab = figures.agreement_table(sweep.get("summary.csv"))
     ax = figures.plot_agreement(tab, ax=Figure().add_subplot())
-    texts = [t.get_text() for t in ax.texts]
-    assert len(texts) == len(tab) and all("(" in t for t in texts)
-    assert any(t.endswith("(1/2)") for t in texts) and any(t.endswith("(−1/2)") for t in texts)
+    texts = [t.get_text().split("\n") for t in ax.texts]
+    assert len(texts) == len(tab)
+    first = [t[0] for t in texts]
+    assert any(t.endswith("(1/2)") for t in first) and any(t.endswith("(−1/2)") for t in first)
+    r = tab.iloc[0]  # adam_A, δ₁: the interval is written under "γ̂ (γ)"
+    assert texts[0] == [f"{r.gamma_hat:.2f}  (0)".replace("-", "−"),
+                        f"[{r.ci_low:.2f}, {r.ci_high:.2f}]".replace("-", "−")]
 
 
 def test_toy_heatmap_marks_diverged_cells_and_shares_the_scale(toy: figures.Results) -> None:
@@ -312,6 +316,19 @@ def test_norm_panel_marks_the_median_stop_step(sweep: figures.Results) -> None:
     assert a.groupby("width")["median"].apply(lambda s: s.is_monotonic_decreasing).all()
 
 
+def test_verdict_steps_map_has_one_cell_per_config_quantity_step(sweep: figures.Results
+                                                                 ) -> None:
+    summary = sweep.get("summary.csv")
+    ax = figures.plot_verdict_steps(summary, ax=Figure().add_subplot())
+    img = ax.images[0].get_array()  # (configs, quantities × (steps + 1) − 1)
+    assert img.shape == (3, len(GAMMA) * (len(STEPS) + 1) - 1)
+    assert img.mask[:, len(STEPS)].all()  # the blank column between blocks
+    codes = {v: i for i, v in enumerate(figures._style.VERDICTS)}
+    sgd_delta1 = img[2, :len(STEPS)].tolist()  # sgd_AB is the third config
+    assert sgd_delta1 == [codes["n/a"]] + [codes["disagree"]] * (len(STEPS) - 1)
+    assert (img[0].compressed() == codes["agree"]).sum() == len(GAMMA) * len(STEPS) - 1
+
+
 # ---- the command ---------------------------------------------------------------------------
 
 
@@ -324,8 +341,8 @@ def test_every_kind_is_drawn_labelled_and_reported(results: Path, tmp_path: Path
     names = {p.name for p in out.iterdir()}
     expected = {f"{kind}_{c}.png" for kind in ("width", "exponents")
                 for c in ("adam_A", "adam_A_shrink", "sgd_AB")}
-    expected |= {"agreement.png", "norms.png", "stop_steps.png", "toymodel.png",
-                 "toymodel_stable.png", "phase.png", "report.md"}
+    expected |= {"agreement.png", "agreement_steps.png", "norms.png", "stop_steps.png",
+                 "toymodel.png", "toymodel_stable.png", "phase.png", "report.md"}
     assert names == expected  # all six kinds, and no temporary files left behind
     assert [p.name for p in outcome.written] == [p.name for p, _ in outcome.drawn] + ["report.md"]
     report = (out / "report.md").read_text()
@@ -342,8 +359,9 @@ def test_cli_writes_files_and_says_so(results: Path, tmp_path: Path,
     out = tmp_path / "figs"
     assert main(["--results", str(results), "--out", str(out), "--format", "svg",
                  "--no-progress", "--only", "agreement"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["agreement.svg", "report.md"]
-    assert capsys.readouterr().out.strip() == f"wrote 2 files to {out}"
+    assert sorted(p.name for p in out.iterdir()) == ["agreement.svg", "agreement_steps.svg",
+                                                     "report.md"]
+    assert capsys.readouterr().out.strip() == f"wrote 3 files to {out}"
 
 
 def test_partial_results_draw_what_they_can(results: Path, tmp_path: Path,
