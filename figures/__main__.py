@@ -15,7 +15,9 @@ Figures (file stems):
   width_<config>      per-entry RMS of δ₁, δ₂, δ₃, ΔY against width n (log₂ n), seeds as
                       a band, theory's slope n^γ dashed through the points
   exponents_<config>  fitted γ̂ over steps t with its 95% interval, against predicted γ
-  agreement           configs × quantities coloured by verdict (agree / disagree / n/a)
+  agreement           configs × quantities at the last recorded step, coloured by verdict
+                      (agree / disagree / n/a), γ̂ (γ) and the 95% interval written in
+  agreement_steps     the verdict of every config × quantity × recorded step
   norms, stop_steps   ‖A‖_F/n and ‖B‖_F/m over steps with and without shrinkage λ;
                       the Stable-LoRA stop step N against n
   toymodel            test loss over η × σ for Init[A] and Init[AB], the improvement
