@@ -232,3 +232,24 @@ def test_cuda_request_without_a_gpu_is_one_line(capsys, tmp_path):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
     assert "no CUDA device" in _fails(capsys, ["--device", "cuda", *TINY], tmp_path / "o")
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--init", "zero"],
+        ["--init", "B", "--m", "24"],
+        ["--optimizer", "adamw", "--weight-decay", "0.1", "--m", "0.5n"],
+        ["--dtype", "float64", "--sigma-exp", "-1", "--sigma-coef", "2"],
+        ["--fresh-batches", "--shrink", "0.2", "--no-stop"],
+        ["--optimizer", "sgd", "--eta-exp", "-2", "--etaB-exp", "0", "--etaB-coef", "0.05"],
+    ],
+)
+def test_flag_combinations_run(capsys, tmp_path, flags):
+    assert main([*TINY, *flags, "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "computed 2 units" in out
+    if "--fresh-batches" in flags:
+        assert "custom+fresh" in out and "outside Assumption 1" in out
+    if flags[:2] == ["--init", "zero"]:
+        assert "A₀=B₀=0" in out
