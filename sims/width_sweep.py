@@ -74,7 +74,6 @@ def build_parser() -> argparse.ArgumentParser:
             "Exponents accept fractions: --eta-exp -3/2. Step k is the k-th optimizer update, "
             "the paper's t = k-1 -> k. Output files: see docs/results-format.md."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     run = p.add_argument_group("sweep (shared by every configuration)")
     run.add_argument(
@@ -143,7 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         metavar="DIR",
         default="results/width_sweep",
-        help="output directory; running again with the same DIR resumes",
+        help="output directory (default results/width_sweep); running again with the same "
+        "DIR resumes",
     )
     run.add_argument(
         "--bootstrap",
@@ -165,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="torch CPU threads during the sweep; default 1 (the per-width program is small "
         "and memory-bound, and extra threads stall on a busy machine); 0: torch's choice",
     )
-    run.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    run.add_argument(
+        "--no-progress", action="store_true", help="no tqdm progress bar (shown on a terminal)"
+    )
 
     cfg = p.add_argument_group(
         "one configuration from flags (any of these replaces the built-in suite)"
