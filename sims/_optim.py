@@ -82,9 +82,10 @@ class BatchedOptimizer:
                 m, v = self.exp_avg[i], self.exp_avg_sq[i]
                 m.lerp_(g, 1.0 - beta1)
                 v.mul_(beta2).addcmul_(g, g, value=1.0 - beta2)
-                step = torch.sqrt(v, out=self.scratch[i]).div_(bias2_sqrt).add_(EPS)  # √v̂ + ε
+                # lr/b₁ · m/(√v/√b₂ + ε) = lr·√b₂/b₁ · m/(√v + ε·√b₂): one pass fewer
+                step = torch.sqrt(v, out=self.scratch[i]).add_(EPS * bias2_sqrt)
                 torch.div(m, step, out=step)
-                p.sub_(step.mul_(lr / bias1))
+                p.sub_(step.mul_(lr * (bias2_sqrt / bias1)))
         elif self.kind == "signsgd":
             for p, g, lr in zip(self.params, grads, self.lrs, strict=True):
                 p.sub_(g.sign_().mul_(lr))  # g is a scratch gradient: overwritten

@@ -233,9 +233,11 @@ def run_width(
         traj[k - 1, 0] = torch.linalg.vector_norm(E, dim=(-2, -1)).square_() / (2 * b)
         traj[k - 1, 1] = torch.linalg.vector_norm(A, dim=(-2, -1)) / n
         traj[k - 1, 2] = torch.linalg.vector_norm(B, dim=(-2, -1)) / m
-        sdY = E.mul_(scale_grad).view(SC, m, b)  # s·dY
-        grad_B = torch.bmm(sdY, AZ.view(SC, r, b).transpose(1, 2), out=buf_gB)  # s·dY·(AZ)ᵀ
-        BtdY = torch.bmm(B.view(SC, m, r).transpose(1, 2), sdY, out=buf_BtdY)  # s·Bᵀ·dY
+        # s·dY = E·s/b: the factor goes on the small (r, b) operands, not on E (m, b)
+        sAZ = (AZ * scale_grad).view(SC, r, b)  # (S·C, r, b)
+        grad_B = torch.bmm(E.view(SC, m, b), sAZ.transpose(1, 2), out=buf_gB)  # s·dY·(AZ)ᵀ
+        BtdY = torch.bmm(B.view(SC, m, r).transpose(1, 2), E.view(SC, m, b), out=buf_BtdY)
+        BtdY.view(S, C, r, b).mul_(scale_grad)  # s·Bᵀ·dY
         grad_A = torch.bmm(BtdY.view(S, C * r, b), Zt, out=buf_gA)  # s·Bᵀ·dY·Zᵀ
         grad_A, grad_B = grad_A.view(S, C, r, n), grad_B.view(S, C, m, r)
         recording = k in record_index
