@@ -273,6 +273,10 @@ def plot_norms(curves: pd.DataFrame, *, config: str, stops: pd.DataFrame | None 
 def plot_stop_steps(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """The step N where ‖A‖_F/n ≤ ‖B‖_F/m first held (Algorithm 1), against width n.
 
+    Stable-LoRA Section 4 needs N·γ[1−λ] to drop, i.e. N = Θ(log n) at fixed λ; the legend
+    gives each config's least-squares slope of N on log₂ n (steps per doubling of n).
+    Configs are told apart by colour, line style and marker, so identical curves show.
+
     Args:
         table: ``stop_table(stops)``.
         ax: axes to draw on (new ones if ``None``).
@@ -283,11 +287,19 @@ def plot_stop_steps(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax = new_axes(ax)
     palette = [OKABE_ITO[k] for k in ("blue", "orange", "green", "purple", "sky", "vermillion")]
     fired = table.dropna(subset=["median"])
-    for i, (config, d) in enumerate(fired.groupby("config", sort=True)):
+    styles = [("-", "o"), ("--", "s"), (":", "^")]
+    for i, (config, d) in enumerate(fired.groupby("config", sort=False)):
         d = d.sort_values("width")
         c = palette[i % len(palette)]
+        ls, marker = styles[i % len(styles)]
+        label = config
+        if len(d) >= 2:
+            log2n = np.log2(d["width"].to_numpy(float))
+            slope = np.polyfit(log2n, d["median"].to_numpy(float), 1)[0]
+            label += f" ({slope:+.1f} steps per doubling)".replace("-", "−")
         ax.fill_between(d["width"], d["lo"], d["hi"], color=c, alpha=0.2, lw=0)
-        ax.plot(d["width"], d["median"], "o-", color=c, ms=3, label=config)
+        ax.plot(d["width"], d["median"], ls=ls, marker=marker, color=c, ms=4, mfc="none",
+                label=label)
     if fired.empty:
         ax.text(0.5, 0.5, "stop condition never fired", transform=ax.transAxes,
                 ha="center", va="center")
