@@ -177,7 +177,7 @@ def plot_phase(grid: pd.DataFrame, *, points: pd.DataFrame | None = None,
         _place_points(ax, points.assign(y=np.where(np.isfinite(points["A0Z"]), points["A0Z"],
                                                    y_strip)), x_ext)
     ticks = [t for t in ax.get_yticks() if ys[0] <= t <= ys[-1]]
-    ax.set_yticks([y_strip, *ticks], [r"$-\infty$", *[f"{t:g}" for t in ticks]])
+    ax.set_yticks([y_strip, *ticks], [r"$-\infty$", *[f"{t:g}".replace("-", "−") for t in ticks]])
     ax.set_xlabel(r"$\gamma[\eta]$   (with $\gamma[s] = -2\gamma[\eta]-1$)")
     ax.set_ylabel(r"$\gamma[A_0Z]$")
     ax.set_title(title)
