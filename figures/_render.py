@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -16,7 +17,8 @@ from figures._style import ARM_LABEL, QUANTITIES, QUANTITY_LABEL, RC, fmt_exp
 from figures.errors import FiguresError, NothingToDrawError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
+    from typing import IO
 
     import pandas as pd
     from matplotlib.figure import Figure
@@ -68,28 +70,41 @@ def _figure_legend(fig: Figure, axes: list, first: tuple[str, ...] = ()) -> None
                    frameon=False)
 
 
-def save_atomic(fig: Figure, path: Path, fmt: str, dpi: int) -> None:
-    """Save ``fig`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
+def _umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_open(path: Path, mode: str) -> Iterator[IO]:
+    """A temporary sibling of ``path`` opened for writing; on success it replaces ``path``.
+
+    An exception inside the block removes the temporary file and leaves ``path`` as it was.
+    """
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=fmt, dpi=dpi)
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
+            yield fh
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give a normal file's mode
         os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
+
+
+def save_atomic(fig: Figure, path: Path, fmt: str, dpi: int) -> None:
+    """Save ``fig`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format=fmt, dpi=dpi)
 
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_open(path, "w") as fh:
+        fh.write(text)
 
 
 def _need(res: Results, names: tuple[str, ...], notes: list[str]) -> bool:

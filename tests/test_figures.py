@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -344,6 +345,9 @@ def test_every_kind_is_drawn_labelled_and_reported(results: Path, tmp_path: Path
     expected |= {"agreement.png", "agreement_steps.png", "norms.png", "stop_steps.png",
                  "toymodel.png", "toymodel_stable.png", "phase.png", "report.md"}
     assert names == expected  # all six kinds, and no temporary files left behind
+    mask = os.umask(0)
+    os.umask(mask)
+    assert {(out / n).stat().st_mode & 0o777 for n in names} == {0o666 & ~mask}
     assert [p.name for p in outcome.written] == [p.name for p, _ in outcome.drawn] + ["report.md"]
     report = (out / "report.md").read_text()
     for name in expected - {"report.md"}:
