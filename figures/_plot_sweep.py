@@ -163,7 +163,7 @@ def plot_agreement(table: pd.DataFrame, *, ax: Axes | None = None,
         code[i, j] = VERDICTS.index(rec.verdict)
         ci = f"[{_num(rec.ci_low)}, {_num(rec.ci_high)}]"
         ax.text(j, i, f"{_num(rec.gamma_hat)}  ({fmt_exp(rec.gamma_pred)})\n{ci}", ha="center",
-                va="center", fontsize=6.5, linespacing=1.5)
+                va="center", fontsize=8, linespacing=1.4)
     cmap = ListedColormap([VERDICT_COLOR[v] for v in VERDICTS]).with_extremes(bad="white")
     ax.imshow(np.ma.masked_invalid(code), cmap=cmap, vmin=-0.5, vmax=len(VERDICTS) - 0.5,
               aspect="auto")

@@ -174,8 +174,8 @@ def draw_agreement(sweep: Results, notes: list[str]) -> list[Drawn]:
     if not _need(sweep, ("summary.csv",), notes):
         return []
     table = agreement_table(sweep.get("summary.csv"))
-    fig = _figure(1, panel=(1.15 * table["quantity"].nunique() + 3.0,
-                            0.5 * table["config"].nunique() + 1.4))
+    fig = _figure(1, panel=(1.3 * table["quantity"].nunique() + 3.0,
+                            0.6 * table["config"].nunique() + 1.4))
     plot_agreement(table, ax=fig.add_subplot())
     fig.suptitle("agreement at each config's last recorded step")
     out = [Drawn("agreement", fig, "Agreement map",
