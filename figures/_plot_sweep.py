@@ -34,7 +34,7 @@ def plot_width(bands: pd.DataFrame, *, config: str, step: int, ax: Axes | None =
                quantities: tuple[str, ...] = DELTAS, legend: bool = True) -> Axes:
     """μP-style coordinate check: per-entry RMS of δ₁, δ₂, δ₃, ΔY against n at one step.
 
-    Seeds are a band (min–max), the line their median; theory's slope n^γ (dashed) is
+    Seeds are a band (interquartile range), the line their median; theory's slope n^γ (dashed) is
     drawn through each quantity's points when ``gamma_pred`` is finite (Stable-LoRA Eq. (6):
     γ[δ₁] = γ[δ₂] = γ[δ₃] = γ[s] + 2γ[η] + 1 in Case 1).
 

@@ -133,7 +133,7 @@ def plot_improvement(imp: pd.DataFrame, *, x: str = "sigma", ax: Axes | None = N
 
 def plot_toy_curves(curves: pd.DataFrame, *, settings: list[dict], ax: Axes | None = None,
                     ylabel: str = "train loss") -> Axes:
-    """Convergence curves (median over seeds, min–max band) of the given settings.
+    """Convergence curves (median over seeds, interquartile band) of the given settings.
 
     ICML paper Figure 2, lower right: Init[A] against Init[AB] at one η and σ, here with
     Stable-LoRA beside them.

@@ -133,7 +133,8 @@ def draw_width(sweep: Results, notes: list[str]) -> list[Drawn]:
         for ax, step in zip(axes, steps, strict=True):
             plot_width(bands, config=config, step=step, ax=ax, legend=False)
         _figure_legend(fig, axes, first=tuple(QUANTITY_LABEL[q] for q in QUANTITIES))
-        fig.suptitle(f"{config}: per-entry RMS against width (seeds as band)")
+        fig.suptitle(f"{config}: per-entry RMS against width (median and interquartile band "
+                     "over seeds)")
         out.append(Drawn(f"width_{slug(config)}", fig, "Width plots",
                          f"{config}: RMS of δ₁, δ₂, δ₃, ΔY against n, theory's slope dashed"))
     return out

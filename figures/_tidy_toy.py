@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from figures._style import ARM_LABEL, fmt_num
+from figures._tidy_sweep import seed_band
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -101,7 +102,8 @@ def stable_comparison(grid: pd.DataFrame, arm: str = "stable_lora",
 
 
 def toy_curves(curves: pd.DataFrame, value: str = "train_loss") -> pd.DataFrame:
-    """Median and min–max over seeds of ``value`` per arm × η × σ × λ × step.
+    """Median and interquartile range (``seed_band``) over seeds of ``value`` per
+    arm × η × σ × λ × step.
 
     Args:
         curves: curves.csv.
@@ -111,8 +113,7 @@ def toy_curves(curves: pd.DataFrame, value: str = "train_loss") -> pd.DataFrame:
         One row per arm × lr × sigma × shrink × step with ``median, lo, hi``.
     """
     ok = curves[np.isfinite(curves[value])]
-    g = ok.groupby([*_SETTING, "step"], dropna=False, sort=True)[value]
-    return g.agg(median="median", lo="min", hi="max").reset_index()
+    return seed_band(ok.groupby([*_SETTING, "step"], dropna=False, sort=True)[value])
 
 
 def curve_settings(grid: pd.DataFrame) -> list[dict]:

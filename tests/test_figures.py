@@ -171,7 +171,7 @@ def test_width_bands_reduce_seeds_and_drop_diverged() -> None:
                       "quantity": "dY", "value": [1.0, 3.0, 2.0, np.inf],
                       "diverged": [False, False, False, True]})
     b = figures.width_bands(m)
-    assert b[["median", "lo", "hi", "n_seeds"]].iloc[0].tolist() == [2.0, 1.0, 3.0, 3]
+    assert b[["median", "lo", "hi", "n_seeds"]].iloc[0].tolist() == [2.0, 1.5, 2.5, 3]
     assert b["gamma_pred"].isna().all()
 
 
