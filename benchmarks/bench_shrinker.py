@@ -7,9 +7,10 @@ Run by hand (not a test):
 Two set-ups: a PEFT LoRA model (a LLaMA built from a config, ≥ 50 LoRA pairs) and the
 toy model of the ICML paper's Appendix D.1 (d = 784, n = 4096, r = 32, batch 64). Every arm
 acts on the same model and the same optimizer state, and one training step (forward,
-backward, update) of each arm is timed per round, in a rotating order, after a warm-up;
+backward, update) of each arm is timed per round, in a random order, after a warm-up;
 the table gives medians over rounds and the median of the per-round ratios to the bare
-step (paired, so slow drifts of a shared machine cancel). Arms:
+step (paired, so slow drifts of a shared machine cancel) with a 95% bootstrap interval,
+which shows the noise floor. Arms:
 
 - ``bare``: the optimizer alone.
 - ``stablelora``: StableLoRA while shrinking (stop_condition=False, so the check and the
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -109,6 +111,16 @@ def naive_shrink(pairs, lam: float) -> None:
                 p.A.mul_(1 - lam)
 
 
+def bootstrap_ci(values: list[float], n_boot: int = 2000) -> tuple[float, float]:
+    """95% bootstrap interval of the median (seeded), to show the noise floor of a ratio."""
+    import numpy as np
+
+    v = np.asarray(values)  # (rounds,)
+    idx = np.random.default_rng(0).integers(0, len(v), size=(n_boot, len(v)))
+    medians = np.median(v[idx], axis=1)  # (n_boot,)
+    return float(np.quantile(medians, 0.025)), float(np.quantile(medians, 0.975))
+
+
 def time_setup(name: str, args: argparse.Namespace) -> list[dict]:
     """Interleaved rounds of one training step per arm; rows of medians and paired ratios."""
     import torch
@@ -133,8 +145,9 @@ def time_setup(name: str, args: argparse.Namespace) -> list[dict]:
     shrink_times: dict[str, list[float]] = {"stablelora": [], "naive": []}
     from tqdm import tqdm
 
+    rng = random.Random(0)
     for k in tqdm(range(args.warmup + args.rounds), desc=name, file=sys.stderr):
-        order = ARMS[k % len(ARMS):] + ARMS[: k % len(ARMS)]  # rotate who goes first
+        order = rng.sample(ARMS, len(ARMS))  # a fresh order each round: no fixed neighbours
         for arm in order:
             t0 = time.perf_counter()
             opt.zero_grad(set_to_none=True)
@@ -142,24 +155,24 @@ def time_setup(name: str, args: argparse.Namespace) -> list[dict]:
             steps[arm]()
             if k >= args.warmup:
                 times[arm].append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        for g in active.groups:
-            g.shrink_(1e-4, False)
-        t1 = time.perf_counter()
-        naive_shrink(pairs, 1e-4)
-        t2 = time.perf_counter()
-        if k >= args.warmup:
-            shrink_times["stablelora"].append(t1 - t0)
-            shrink_times["naive"].append(t2 - t1)
+        shrinks = {"stablelora": lambda: [g.shrink_(1e-4, False) for g in active.groups],
+                   "naive": lambda: naive_shrink(pairs, 1e-4)}
+        for arm in sorted(shrinks, reverse=k % 2 == 1):  # alternate who finds A, B in cache
+            t0 = time.perf_counter()
+            shrinks[arm]()
+            if k >= args.warmup:
+                shrink_times[arm].append(time.perf_counter() - t0)
     bare = times["bare"]
     rows = []
     for arm in ARMS:
         paired = [t / b for t, b in zip(times[arm], bare, strict=True)]
+        low, high = bootstrap_ci(paired)
         rows.append({
             "setup": name, "pairs": len(pairs), "arm": arm,
             "step_ms": 1e3 * statistics.median(times[arm]),
             "ratio_of_medians": statistics.median(times[arm]) / statistics.median(bare),
             "median_paired_ratio": statistics.median(paired),
+            "paired_ci_low": low, "paired_ci_high": high,
             "shrink_us": (1e6 * statistics.median(shrink_times[arm])
                           if arm in shrink_times else float("nan")),
             "shrink_over_step": (statistics.median(shrink_times[arm]) / statistics.median(bare)
@@ -217,10 +230,11 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     rows = [row for name in args.setups for row in time_setup(name, args)]
     print(f"{'setup':6} {'pairs':>5} {'arm':20} {'step ms':>9} {'ratio':>8} "
-          f"{'paired':>8} {'shrink µs':>10} {'shrink/step':>11}")
+          f"{'paired':>8} {'paired 95% CI':>17} {'shrink µs':>10} {'shrink/step':>11}")
     for r in rows:
         print(f"{r['setup']:6} {r['pairs']:5d} {r['arm']:20} {r['step_ms']:9.2f} "
               f"{r['ratio_of_medians']:8.4f} {r['median_paired_ratio']:8.4f} "
+              f"[{r['paired_ci_low']:.4f}, {r['paired_ci_high']:.4f}] "
               f"{r['shrink_us']:10.1f} {r['shrink_over_step']:11.5f}")
     write_csv_atomic(rows, args.out)
     print(f"written {args.out}")
