@@ -46,6 +46,18 @@ def test_stable_lora_stop_repairs_the_mixed_case_after_the_stop():
     assert predict(Fraction(-3, 2), 2, 0, "-oo", shrink="nostop").gamma == p.gamma
 
 
+def test_while_shrinking_the_step_includes_minus_lambda_a():
+    p = predict("-1/2", 0, 0, "-oo", shrink="stop")
+    g0, g1 = p.gamma_shrinking_t(0), p.gamma_shrinking_t(1)
+    assert str(g0["delta3"]) == "-1/2" and str(g0["delta2"]) == "-oo"  # ΔA = −λA₀ at t = 0
+    assert p.gamma_shrinking_t(7) == p.gamma_shrinking_t(2)
+    assert str(g1["delta2"]) == "0" and str(p.gamma_shrinking_t(2)["AtZ"]) == "1/2"
+    assert len(p.to_json()["gamma_while_shrinking_by_t"]) == 3
+    with pytest.raises(TheoryInputError):
+        predict("-1/2", 0, 0, "-oo").gamma_shrinking_t(1)
+    assert "gamma_while_shrinking_by_t" not in predict("-1/2", 0, 0, "-oo").to_json()
+
+
 def test_shrink_that_never_stops_is_not_predicted():
     p = predict("-1/2", 0, 0, "-oo", eta_B=-1, shrink="stop")
     assert p.gamma["AtZ"] is None and p.gamma["dY"] is None and not p.stable

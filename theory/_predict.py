@@ -12,7 +12,7 @@ from fractions import Fraction
 from typing import Any
 
 from ._maxplus import NEG_INF, Value, exact, fmt_value, vadd, vmax
-from ._shrink import shrink_prediction
+from ._shrink import shrink_prediction, shrinking_rows
 from .errors import TheoryInputError
 
 __all__ = ["KEYS", "OPTIMIZERS", "Prediction", "classify", "predict"]
@@ -109,7 +109,9 @@ class Prediction:
     a fixed number: after a shrink stop, or a recursion that grows); ``gamma_step0`` is t = 0
     (the simulations' step 1); ``gamma_t(t)`` gives any t (``transient`` holds the steps
     before ``steady_from``). A value ``None`` means "not predictable by the γ-calculus"
-    (``reasons`` says why); ``to_json`` writes it as null.
+    (``reasons`` says why); ``to_json`` writes it as null. With a shrink mode,
+    ``gamma_shrinking_t(t)`` is the prediction at a step t at which A is still being shrunk
+    (the step's ΔA includes −λA_t).
     """
 
     case: str
@@ -119,12 +121,36 @@ class Prediction:
     reasons: dict[str, str]
     steady_from: int | None
     transient: tuple[dict[str, Any], ...] = field(repr=False)
+    while_shrinking: tuple[dict[str, Any], ...] | None = field(default=None, repr=False)
 
     def gamma_t(self, t: int) -> dict[str, Any]:
-        """The γ of each quantity at the paper's step t (sims step k = t + 1), as sympy."""
+        """The γ of each quantity at the paper's step t (sims step k = t + 1), as sympy.
+
+        Raises:
+            TheoryInputError: t < 0.
+        """
         if t < 0:
             raise TheoryInputError(f"step t must be >= 0, got {t}")
         return dict(self.transient[t]) if t < len(self.transient) else dict(self.gamma)
+
+    def gamma_shrinking_t(self, t: int) -> dict[str, Any]:
+        """γ at step t while Stable-LoRA still shrinks A at that step (before the stop).
+
+        The last stored row holds for every later t (the recursion's fixed point); where the
+        recursion grows with t (SGD) later steps are ``None``.
+
+        Raises:
+            TheoryInputError: t < 0, or the prediction was made without a shrink mode.
+        """
+        if t < 0:
+            raise TheoryInputError(f"step t must be >= 0, got {t}")
+        if self.while_shrinking is None:
+            raise TheoryInputError("gamma_shrinking_t needs predict(..., shrink='stop'/'nostop')")
+        if t < len(self.while_shrinking):
+            return dict(self.while_shrinking[t])
+        last = self.while_shrinking[-1]
+        settled = len(self.while_shrinking) <= _HORIZON  # stored up to the fixed point
+        return dict(last) if settled else {k: None for k in last}
 
     def to_json(self) -> dict[str, Any]:
         """The ``predict --json`` object; exponents as strings ``"1/2"``, ``"0"``, ``"-oo"``."""
@@ -139,6 +165,8 @@ class Prediction:
             "gamma_step0": strs(self.gamma_step0),
             "steady_from": self.steady_from,
             "gamma_by_t": [strs(g) for g in self.transient],
+            **({"gamma_while_shrinking_by_t": [strs(g) for g in self.while_shrinking]}
+               if self.while_shrinking is not None else {}),
             "reasons": dict(self.reasons),
         }
 
@@ -259,6 +287,7 @@ def predict(
                               f"({_f(rows[1][k])} at t = 1, {_f(last[k])} at t = {_HORIZON}); "
                               f"{reasons[k]}")
     stable = stationary and all(rows[t]["dY"] == 0 for t in range(1, len(rows)))
+    plain_steady = steady_from
     if shrink is not None:
         stable, gamma, steady_from = shrink_prediction(c, last, shrink, gamma, reasons)
     when = "after the stop" if shrink is not None else "for every t ≥ 1"
@@ -273,4 +302,12 @@ def predict(
     else:
         transient = rows
     by_t = tuple({k: _sympy_value(r[k]) for k in KEYS} for r in transient)
-    return Prediction(case, stable, gamma, by_t[0], reasons, steady_from, by_t)
+    shrinking = None
+    if shrink is not None:
+        srows = shrinking_rows(c, rows)
+        keep = len(srows) if not stationary else (plain_steady or 1) + 1
+        shrinking = tuple({k: _sympy_value(r[k]) for k in KEYS} for r in srows[:keep])
+        reasons["while_shrinking"] = (
+            "While A is still shrunk, the step's ΔA = −λA_t − η_A g_A includes the shrink: "
+            "γ[ΔA Z] = max(γ[A_tZ], γ[η_A] + 1) enters δ₂ and δ₃ (see gamma_shrinking_t).")
+    return Prediction(case, stable, gamma, by_t[0], reasons, steady_from, by_t, shrinking)

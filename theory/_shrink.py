@@ -14,7 +14,7 @@ from typing import Any
 
 from ._maxplus import NEG_INF, Value, fmt_value, vadd, vmax
 
-__all__ = ["shrink_prediction"]
+__all__ = ["shrink_prediction", "shrinking_rows"]
 
 _HALF = Fraction(1, 2)
 
@@ -93,3 +93,22 @@ def shrink_prediction(
     reasons["dY"] = (f"ΔY after the stop: max({fmt_value(d1)}, {fmt_value(last['delta2'])}, "
                      f"{fmt_value(last['delta3'])}) = {fmt_value(dy)}.")
     return dy == 0, out, None
+
+
+def shrinking_rows(c: Any, rows: list[dict[str, Value]]) -> list[dict[str, Value]]:
+    """γ at each step t at which A is still being shrunk (Algorithm 1 before the stop).
+
+    A fixed λ leaves γ[A_tZ] as without shrinkage, but the step's actual change
+    ΔA = −λ·A_t − η_A·g_A (shrink included, A_t taken before the shrink) has
+    γ[ΔA Z] = max(γ[A_tZ], γ[η_A] + γ[g_A Z]), which enters δ₂ = s·B_t·ΔA·Z and
+    δ₃ = s·ΔB·ΔA·Z (Stable-LoRA Eq. 1 with A_{t+1} = (1−λ)A_t − ηg_A). Rows as in the
+    plain trajectory; δ₁, A_tZ, B_t are unchanged.
+    """
+    out = []
+    for row in rows:
+        daz = vmax(row["AtZ"], vadd(c.etaA, row["gAZ"]))
+        d2 = vadd(c.s, row["Bt"], daz)
+        d3 = vadd(c.s, c.etaB, row["gB"], daz)
+        out.append({**row, "delta2": d2, "delta3": d3, "dY": vmax(row["delta1"], d2, d3)})
+    return out
+
