@@ -1,6 +1,6 @@
-"""Catalogue entries for "Beyond Zero Initialization" (ICML 2025): Eq. (3)–(6), fn. 7,
-Table 1, Theorem 1, Eq. (21) and the SGD analysis Eq. (27)–(30).
+"""Catalogue entries for "Beyond Zero Initialization" (ICML 2025).
 
+Eq. (3)–(6), footnote 7, Table 1, Theorem 1, Eq. (21) and the SGD analysis Eq. (26)–(30).
 The paper's convention is kept: etaA, etaB = γ[η_A], γ[η_B]; A0, B0 = γ[A₀], γ[B₀] with
 γ[A₀ Z] = γ[A₀] + 1 (its Lemma 2, an aligned contraction; see ``icml-lemma2-iid``); its
 δ¹ (training A) is Stable-LoRA's δ₂ and its δ² (training B) is Stable-LoRA's δ₁.

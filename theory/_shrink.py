@@ -10,9 +10,12 @@ grow with n: with m = n it reads (per entry) γ[A_t] ≤ γ[B_t], so A₀'s remn
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._maxplus import NEG_INF, Value, fmt_value, vadd, vmax
+
+if TYPE_CHECKING:
+    from ._predict import _Config
 
 __all__ = ["shrink_prediction", "shrinking_rows"]
 
@@ -28,7 +31,7 @@ def _sym(v: Value) -> Any:
 
 
 def shrink_prediction(
-    c: Any, last: dict[str, Value], mode: str, gamma: dict[str, Any], reasons: dict[str, str]
+    c: _Config, last: dict[str, Value], mode: str, gamma: dict[str, Any], reasons: dict[str, str]
 ) -> tuple[bool, dict[str, Any], None]:
     """γ after the stop condition has fired (Stable-LoRA Sec. 4 bound on γ[A_N Z]).
 
@@ -95,7 +98,7 @@ def shrink_prediction(
     return dy == 0, out, None
 
 
-def shrinking_rows(c: Any, rows: list[dict[str, Value]]) -> list[dict[str, Value]]:
+def shrinking_rows(c: _Config, rows: list[dict[str, Value]]) -> list[dict[str, Value]]:
     """γ at each step t at which A is still being shrunk (Algorithm 1 before the stop).
 
     A fixed λ leaves γ[A_tZ] as without shrinkage, but the step's actual change
