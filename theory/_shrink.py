@@ -1,4 +1,4 @@
-"""Stable-LoRA shrinkage (Section 4, Algorithm 1) in the γ-calculus, after the stop fired.
+"""Stable-LoRA shrinkage (Sec. 4, Algorithm 1) in the γ-calculus: while shrinking, after the stop.
 
 A fixed λ and a fixed number N of shrink steps give N·γ[1−λ] = 0: at any fixed step the
 γ-calculus sees no shrinkage at all. The stop condition ‖A‖_F/n ≤ ‖B‖_F/m is what makes N
