@@ -9,6 +9,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from typing import IO
 
     import pandas as pd
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 KINDS = ("width", "exponents", "agreement", "norms", "toymodel", "phase")
@@ -265,21 +267,19 @@ def draw_toymodel(toy: Results, notes: list[str]) -> list[Drawn]:
     if base:
         finite = grid[grid["arm"].isin(base)]["mean"].dropna()
         vmin, vmax = (finite.min(), finite.max()) if not finite.empty else (None, None)
-        fig = _figure(2, 2, panel=(3.8, 3.0))
-        axes = fig.subplots(2, 2).ravel()
-        for ax, arm in zip(axes, base, strict=False):
-            plot_toy_heatmap(grid, arm=arm, ax=ax, vmin=vmin, vmax=vmax)
+        panels: list[Callable[[Axes], object]] = [
+            partial(plot_toy_heatmap, grid, arm=arm, vmin=vmin, vmax=vmax) for arm in base
+        ]
         if {"init_A", "init_AB"} <= arms:
-            plot_improvement(improvement(grid, "init_AB"), ax=axes[2])
-        else:
-            axes[2].remove()
+            panels.append(partial(plot_improvement, improvement(grid, "init_AB")))
         if tidy_curves is not None:
-            plot_toy_curves(tidy_curves, settings=[s for s in settings if s["arm"] in base],
-                            ax=axes[3])
-        else:
-            axes[3].remove()
-        if len(base) == 1:
-            axes[1].remove()
+            panels.append(partial(plot_toy_curves, tidy_curves,
+                                  settings=[s for s in settings if s["arm"] in base]))
+        ncols = 2 if len(panels) == 4 else len(panels)  # the paper's 2 × 2, else one row
+        fig = _figure(ncols, math.ceil(len(panels) / ncols), panel=(3.8, 3.0))
+        for ax, draw in zip(fig.subplots(math.ceil(len(panels) / ncols), ncols,
+                                         squeeze=False).ravel(), panels, strict=True):
+            draw(ax=ax)
         fig.suptitle("toy model: test loss, Init[A] against Init[AB]")
         out.append(Drawn("toymodel", fig, "Toy model",
                          "mean test loss over η × σ (grey: every seed diverged, ×: some did), "
