@@ -24,10 +24,11 @@ class Prediction:
     """What theory/ says about one configuration, as floats for the comparison.
 
     ``plain`` is ``theory.predict`` without shrinkage; for a configuration with Stable-LoRA
-    shrinkage ``after_stop`` is theory's prediction for the updates after the stop
-    condition fired (``shrink="stop"`` or ``"nostop"``). At a fixed step, theory sees no
-    shrinkage (a fixed λ and a fixed number of shrink steps give N·γ[1−λ] = 0), so while
-    A still shrinks the plain prediction is the one to compare with.
+    shrinkage ``after_stop`` is theory's prediction with ``shrink="stop"`` or ``"nostop"``:
+    its ``gamma_t`` holds for the updates after the stop condition fired, its
+    ``gamma_shrinking_t`` for updates that still shrink A. A fixed λ leaves A_tZ's exponent
+    as it is (N·γ[1−λ] = 0), but the shrink is itself part of the step's change
+    ΔA = −λA_t − ηg_A, which puts s·B_t·λA_tZ into δ₂ and s·ΔB·λA_tZ into δ₃.
     """
 
     case: str
@@ -53,6 +54,8 @@ class Prediction:
             return None
         if phase == "after":
             source = self.after_stop.gamma_t(step - 1)
+        elif phase == "before":
+            source = self.after_stop.gamma_shrinking_t(step - 1)
         else:
             source = self.plain.gamma_t(step - 1)
         return {key: _float(value) for key, value in source.items()}
