@@ -1,6 +1,7 @@
 """Benchmark of toymodel: machine rates, the paper grid's lower bound, batched vs plain loop.
 
-    .venv/bin/python -m benchmarks.bench_toymodel [--n 4096] [--configs 4] [--rows 16 32 48]
+    .venv/bin/python -m benchmarks.bench_toymodel [--n 4096] [--configs 4] [--rows 16 32 64]
+        [--threads N]
 
 1. Measures this machine's fp32 matmul rate (n×n GEMM) and memory copy bandwidth.
 2. Counts the flops and optimizer-state bytes of ``--grid paper`` and turns them into a
@@ -155,10 +156,13 @@ def main() -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=4096, help="width n (default %(default)s)")
     p.add_argument("--configs", type=int, default=4, help="configs compared (default 4)")
-    p.add_argument("--rows", type=int, nargs="*", default=[16, 32, 48],
+    p.add_argument("--rows", type=int, nargs="*", default=[16, 32, 64],
                    help="chunk sizes G to time (default %(default)s)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: default)")
     args = p.parse_args()
-    rates = machine_rates()
+    rates = machine_rates()  # with torch's default threads: the machine's rate
+    if args.threads:
+        torch.set_num_threads(args.threads)
     config = apply_grid(ToyConfig(n=args.n), "paper")
     report = {"threads": torch.get_num_threads(), "rates": rates,
               "paper_grid": paper_grid_bound(config, rates),

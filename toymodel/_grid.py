@@ -66,7 +66,7 @@ def phase_two(config: ToyConfig, runs: pd.DataFrame) -> pd.DataFrame:
     return _frame(rows)
 
 
-def rows_per_chunk(config: ToyConfig, budget_bytes: int = 3 * 2**30, cap: int = 48) -> int:
+def rows_per_chunk(config: ToyConfig, budget_bytes: int = 3 * 2**30, cap: int = 64) -> int:
     """Runs per chunk: ``chunk_rows`` if set, else what fits ``budget_bytes`` (at most ``cap``).
 
     A run holds A, Bᵀ, their gradients and two Adam moments (8·r·n floats) and the
