@@ -12,9 +12,10 @@ __all__ = ["PairGroup"]
 class PairGroup:
     """LoRA pairs that share a device and dtypes, shrunk together with ``torch._foreach_*``.
 
-    Holds, on the pairs' device, P stable flags, P stop steps (−1 until a pair stops) and one
-    step counter: a few scalars per pair. :meth:`shrink_` launches a fixed number of kernels
-    whatever P is, and never reads a device value on the host. Once every pair is stable it
+    Holds, on the pairs' device, P stable flags, P stop steps (valid where stable), P
+    factors, a few (P,) scratch buffers and one step counter: a few scalars per pair.
+    :meth:`shrink_` launches a fixed number of kernels whatever P is, writes into
+    preallocated buffers, and never reads a device value on the host. Once every pair is stable it
     becomes a no-op: the all-stable flag is copied to pinned host memory without blocking and
     is read only after the copy is known to be complete (``Event.query()``), one or more steps
     later; until then the (then idle) kernels keep running, which is harmless.
@@ -41,6 +42,12 @@ class PairGroup:
         self.step = torch.zeros((), dtype=torch.int64, **kw)
         self.factor = torch.ones(P, dtype=A0.dtype, **kw)  # (P,) 1 or 1 − λ
         self._factor_views = list(self.factor.unbind())  # P 0-d views, for _foreach_mul_
+        self._norms = torch.empty(2 * P, dtype=self.norm_dtype, **kw)  # (2P,) scratch
+        self._norms_2d = self._norms.view(2, P)  # (2, P): ‖A‖_F over ‖B‖_F
+        self._ratio = torch.empty(2, P, dtype=self.norm_dtype, **kw)  # (2, P) scratch
+        self._ratio_A, self._ratio_B = self._ratio.unbind()  # (P,) views, made once
+        self._cond = torch.empty(P, dtype=torch.bool, **kw)  # (P,) scratch
+        self._mask = torch.empty(P, dtype=torch.bool, **kw)  # (P,) scratch
         self._one = torch.ones((), dtype=A0.dtype, **kw)
         self._kept: tuple[float, torch.Tensor] | None = None  # (λ, 1 − λ on the device)
         self._active_masks: dict[tuple[bool, ...], torch.Tensor] = {}
@@ -75,6 +82,9 @@ class PairGroup:
     def _publish_done(self) -> None:
         """Start a non-blocking copy of all(stable) to host memory; read at a later step."""
         if not self._tracks_done:
+            return
+        if self._done_event is None:  # CPU: the flags are host memory already
+            torch.all(self.stable, out=self._done_host)
             return
         self._done_host.copy_(self.stable.all(), non_blocking=True)
         if self._done_event is not None:
@@ -114,17 +124,22 @@ class PairGroup:
             ok = ok.to(self.device, non_blocking=True)
             go = ok if go is None else go & ok
         norms = torch._foreach_norm(self.As + self.Bs, 2, dtype=self.norm_dtype)  # 2P x ()
-        ratio = torch.stack(norms).view(2, -1) / self.dims  # (2, P): ‖A‖_F/n over ‖B‖_F/m
-        cond = ratio[0] > ratio[1]  # (P,)
-        self.step.add_(1 if ok is None else ok)
+        torch.stack(norms, out=self._norms)  # (2P,)
+        torch.div(self._norms_2d, self.dims, out=self._ratio)  # (2, P): ‖A‖_F/n, ‖B‖_F/m
+        torch.gt(self._ratio_A, self._ratio_B, out=self._cond)  # (P,) cond
         if stop_condition:
-            fresh = ~self.stable if go is None else go & ~self.stable  # (P,)
-            mask = cond & fresh
-            fresh.logical_and_(~cond)  # pairs stopping now
-            self.stable.logical_or_(fresh)
-            torch.where(fresh, self.step, self.stop_step, out=self.stop_step)
+            self.step.add_(1 if ok is None else ok)
+            # stop_step follows the step while a pair is unstable and freezes when it stops
+            torch.where(self.stable, self.stop_step, self.step, out=self.stop_step)
+            torch.gt(self._cond, self.stable, out=self._mask)  # cond & ~stable
+            if go is None:
+                torch.logical_not(self._mask, out=self.stable)  # stable | ~cond
+            else:
+                self._mask.logical_and_(go)
+                self.stable.logical_or_(go & ~self._cond)
             self._publish_done()
+            mask = self._mask
         else:
-            mask = cond if go is None else cond & go
+            mask = self._cond if go is None else self._cond & go
         torch.where(mask, self._keep(shrink), self._one, out=self.factor)
         torch._foreach_mul_(self.As, self._factor_views)

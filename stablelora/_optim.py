@@ -137,7 +137,8 @@ class StableLoRA(torch.optim.Optimizer):
 
         Reads device values: call it for logging, not inside the training step.
         """
-        steps = torch.cat([g.stop_step.cpu() for g in self.groups]).tolist()
+        steps = torch.cat([torch.where(g.stable, g.stop_step, -1).cpu() for g in self.groups])
+        steps = steps.tolist()
         return {name: (s if s >= 0 else None) for name, s in zip(self.names, steps, strict=True)}
 
     def state_dict(self) -> dict[str, Any]:
@@ -147,7 +148,9 @@ class StableLoRA(torch.optim.Optimizer):
             "stable_lora": {
                 "names": list(self.names),
                 "stable": torch.cat([g.stable.cpu() for g in self.groups]),
-                "stop_step": torch.cat([g.stop_step.cpu() for g in self.groups]),
+                "stop_step": torch.cat(
+                    [torch.where(g.stable, g.stop_step, -1).cpu() for g in self.groups]
+                ),
                 "step": int(self.groups[0].step),
                 "shrink": self.shrink,
                 "stop_condition": self.stop_condition,
