@@ -56,7 +56,9 @@ def _figure(ncols: int, nrows: int = 1, panel: tuple[float, float] = (3.2, 2.6))
     """A constrained-layout ``Figure`` (no pyplot) sized for ``nrows × ncols`` panels."""
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(panel[0] * ncols, panel[1] * nrows), layout="constrained")
+    fig = Figure(figsize=(panel[0] * ncols, panel[1] * nrows), layout="constrained")
+    fig.get_layout_engine().set(w_pad=0.08, h_pad=0.06)  # room for mathtext at the edges
+    return fig
 
 
 def _figure_legend(fig: Figure, axes: list, first: tuple[str, ...] = ()) -> None:
@@ -99,6 +101,7 @@ def atomic_open(path: Path, mode: str) -> Iterator[IO]:
 
 def save_atomic(fig: Figure, path: Path, fmt: str, dpi: int) -> None:
     """Save ``fig`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
+    fig.set_dpi(dpi)  # lay out at the resolution it is saved at (text extents are not linear)
     with atomic_open(path, "wb") as fh:
         fig.savefig(fh, format=fmt, dpi=dpi)
 
