@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from figures._io import save_atomic
 from figures._load import Results, load_results
 from figures._style import ARM_LABEL, QUANTITIES, QUANTITY_LABEL, RC, fmt_exp
 from figures.errors import FiguresError, NothingToDrawError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-    from typing import IO
+    from collections.abc import Callable
 
     import pandas as pd
     from matplotlib.axes import Axes
@@ -52,6 +49,18 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "config"
 
 
+def file_stems(prefix: str, configs: list[str]) -> dict[str, str]:
+    """``prefix_<slug>`` per config, numbered where two slugs collide (``a+b`` and ``a_b``)."""
+    stems: dict[str, str] = {}
+    for c in configs:
+        stem = f"{prefix}_{slug(c)}"
+        k = 2
+        while stem in stems.values():
+            stem, k = f"{prefix}_{slug(c)}_{k}", k + 1
+        stems[c] = stem
+    return stems
+
+
 def _figure(ncols: int, nrows: int = 1, panel: tuple[float, float] = (3.2, 2.6)) -> Figure:
     """A constrained-layout ``Figure`` (no pyplot) sized for ``nrows × ncols`` panels."""
     from matplotlib.figure import Figure
@@ -74,44 +83,6 @@ def _figure_legend(fig: Figure, axes: list, first: tuple[str, ...] = ()) -> None
                    frameon=False)
 
 
-def _umask() -> int:
-    """The process umask (read by setting and restoring it)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-@contextlib.contextmanager
-def atomic_open(path: Path, mode: str) -> Iterator[IO]:
-    """A temporary sibling of ``path`` opened for writing; on success it replaces ``path``.
-
-    An exception inside the block removes the temporary file and leaves ``path`` as it was.
-    """
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as fh:
-            yield fh
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give a normal file's mode
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def save_atomic(fig: Figure, path: Path, fmt: str, dpi: int) -> None:
-    """Save ``fig`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
-    fig.set_dpi(dpi)  # lay out at the resolution it is saved at (text extents are not linear)
-    with atomic_open(path, "wb") as fh:
-        fig.savefig(fh, format=fmt, dpi=dpi)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
-    with atomic_open(path, "w") as fh:
-        fh.write(text)
-
-
 def _need(res: Results, names: tuple[str, ...], notes: list[str]) -> bool:
     """True when every file in ``names`` loaded; otherwise note why each one did not."""
     absent = [n for n in names if res.get(n) is None]
@@ -130,6 +101,7 @@ def draw_width(sweep: Results, notes: list[str]) -> list[Drawn]:
     if summary is None:
         notes.append(f"width plots drawn without theory slopes: {sweep.why_absent('summary.csv')}")
     bands = width_bands(sweep.get("measurements.csv"), summary)
+    stems = file_stems("width", list(dict.fromkeys(bands["config"])))
     out = []
     for config, d in bands.groupby("config", sort=False):
         steps = representative_steps(d["step"], k=4)
@@ -140,7 +112,7 @@ def draw_width(sweep: Results, notes: list[str]) -> list[Drawn]:
         _figure_legend(fig, axes, first=tuple(QUANTITY_LABEL[q] for q in QUANTITIES))
         fig.suptitle(f"{config}: per-entry RMS against width (median and interquartile band "
                      "over seeds)")
-        out.append(Drawn(f"width_{slug(config)}", fig, "Width plots",
+        out.append(Drawn(stems[config], fig, "Width plots",
                          f"{config}: RMS of δ₁, δ₂, δ₃, ΔY against n, theory's slope dashed"))
     return out
 
@@ -152,6 +124,7 @@ def draw_exponents(sweep: Results, notes: list[str]) -> list[Drawn]:
     if not _need(sweep, ("summary.csv",), notes):
         return []
     summary = sweep.get("summary.csv")
+    stems = file_stems("exponents", list(dict.fromkeys(summary["config"])))
     out = []
     for config, d in summary.groupby("config", sort=False):
         qs = [q for q in QUANTITIES if q in set(d["quantity"])]
@@ -167,7 +140,7 @@ def draw_exponents(sweep: Results, notes: list[str]) -> list[Drawn]:
             ax.remove()
         _figure_legend(fig, axes[:len(qs)])
         fig.suptitle(f"{config}: fitted exponent over steps")
-        out.append(Drawn(f"exponents_{slug(config)}", fig, "Exponents over steps",
+        out.append(Drawn(stems[config], fig, "Exponents over steps",
                          f"{config}: fitted γ̂ (95% interval) against predicted γ"))
     return out
 

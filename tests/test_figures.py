@@ -430,8 +430,16 @@ def test_bad_flags_are_one_line_and_exit_2(argv: list[str], capsys: pytest.Captu
     assert err.count("\n") == 1 and err.startswith("python -m figures: error:")
 
 
+def test_file_stems_never_collide() -> None:
+    from figures._render import file_stems
+
+    assert file_stems("width", ["case1+fresh", "case1_fresh", "a/b"]) == {
+        "case1+fresh": "width_case1_fresh", "case1_fresh": "width_case1_fresh_2",
+        "a/b": "width_a_b"}
+
+
 def test_failed_save_keeps_the_old_file(tmp_path: Path) -> None:
-    from figures._render import save_atomic
+    from figures._io import save_atomic
 
     target = tmp_path / "x.png"
     target.write_bytes(b"old")
