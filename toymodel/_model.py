@@ -145,8 +145,8 @@ def load_or_pretrain(config: ToyConfig, data: Dataset, cache_dir: Path, device: 
             blob["info"]["cache"] = str(path)
             blob["info"]["cache_hit"] = True
             return Pretrained(blob["W_in"], blob["W0"], blob["W_out"], blob["info"])
-        except (OSError, RuntimeError, KeyError):
-            pass  # unreadable cache entry: pretrain again and overwrite it
+        except Exception:  # torch.load of a damaged file raises many kinds: pretrain again
+            pass
     model = pretrain(config, data, device, progress)
     model.info["cache"] = str(path)
     with atomic_open(path, "wb") as fh:
