@@ -100,11 +100,13 @@ def draw_width(sweep: Results, notes: list[str]) -> list[Drawn]:
     summary = sweep.get("summary.csv")
     if summary is None:
         notes.append(f"width plots drawn without theory slopes: {sweep.why_absent('summary.csv')}")
-    bands = width_bands(sweep.get("measurements.csv"), summary)
-    stems = file_stems("width", list(dict.fromkeys(bands["config"])))
+    measurements = sweep.get("measurements.csv")
+    bands = width_bands(measurements, summary)
+    order = [c for c in dict.fromkeys(measurements["config"]) if c in set(bands["config"])]
+    stems = file_stems("width", order)  # the sweep's suite order, as everywhere
     out = []
-    for config, d in bands.groupby("config", sort=False):
-        steps = representative_steps(d["step"], k=4)
+    for config in order:
+        steps = representative_steps(bands.loc[bands["config"] == config, "step"], k=4)
         fig = _figure(len(steps))
         axes = fig.subplots(1, len(steps), squeeze=False)[0]
         for ax, step in zip(axes, steps, strict=True):
