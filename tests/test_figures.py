@@ -163,6 +163,15 @@ def test_unknown_verdict_is_a_named_error(sweep: figures.Results, tmp_path: Path
         figures.read_result_csv(p, figures._load.WIDTH_SWEEP_COLUMNS["summary.csv"])
 
 
+def test_numbers_are_written_in_the_papers_notation() -> None:
+    from figures._style import fmt_exp, fmt_num
+
+    assert [fmt_exp(x) for x in (-0.5, 1.0, -math.inf, 2 / 3, 0.123, float("nan"))] == [
+        "−1/2", "1", "−∞", "2/3", "0.12", "–"]
+    assert [fmt_num(x) for x in (3e-4, 2e-5, 0.015625, 0.02, 5.0)] == [
+        "3e-4", "2e-5", "0.0156", "0.02", "5"]
+
+
 # ---- tidy steps ----------------------------------------------------------------------------
 
 
