@@ -2,7 +2,7 @@
 
 Run by hand (not a test):
 
-    .venv/bin/python benchmarks/bench_shrinker.py --rounds 200
+    .venv/bin/python -m benchmarks.bench_shrinker --threads 1 --rounds 200
 
 Two set-ups: a PEFT LoRA model (a LLaMA built from a config, ≥ 50 LoRA pairs) and the
 toy model of the ICML paper's Appendix D.1 (d = 784, n = 4096, r = 32, batch 64). Every arm
@@ -13,15 +13,18 @@ step (paired, so slow drifts of a shared machine cancel) with a 95% bootstrap in
 which shows the noise floor. Arms:
 
 - ``bare``: the optimizer alone.
-- ``stablelora``: StableLoRA while shrinking (stop_condition=False, so the check and the
-  masked scaling run every step: the most it ever costs).
+- ``stablelora``: StableLoRA while shrinking (stop condition on, no pair stopped yet: the
+  most it costs; a warning is printed if a pair stops during the run).
+- ``stablelora_ablation``: StableLoRA with ``stop_condition=False`` (the paper's ablation).
 - ``stablelora_stopped``: StableLoRA once every pair has stopped (its step is a no-op).
-- ``naive``: a straightforward port, ``if A.norm()/n > B.norm()/m: A.mul_(1-λ)`` per pair
-  per step in Python (a host sync per pair on a GPU).
+- ``naive``: a straightforward port, ``if not stable and A.norm()/n > B.norm()/m:
+  A.mul_(1-λ)`` per pair per step in Python (a host sync per pair on a GPU).
 
-It also times the shrink alone (``shrink_us``: StableLoRA's and the port's) and divides it
-by the bare step (``shrink_over_step``): a less noisy estimate of the overhead than the
-ratio of two noisy step times. The table is printed and written to ``--out`` as CSV.
+Each round also runs one more step in which the shrink alone is timed, right after the
+backward pass as in a real step, alternately StableLoRA's and the port's (``shrink_us``);
+divided by the bare step (``shrink_over_step``) it is a less noisy estimate of the
+overhead than the ratio of two noisy step times. The table is printed and written to
+``--out`` as CSV.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-ARMS = ("bare", "stablelora", "stablelora_stopped", "naive")
+ARMS = ("bare", "stablelora", "stablelora_ablation", "stablelora_stopped", "naive")
 SETUPS = ("peft", "toy")
 
 
@@ -101,14 +104,25 @@ def build_toy(args: argparse.Namespace):
     return model, loss
 
 
-def naive_shrink(pairs, lam: float) -> None:
-    """The straightforward port: a Python branch per pair on a device value (a sync on GPU)."""
-    import torch
+class NaivePort:
+    """The straightforward port of Algorithm 1: a Python ``if`` on a device value per pair."""
 
-    with torch.no_grad():
-        for p in pairs:
-            if p.A.norm() / p.n > p.B.norm() / p.m:
-                p.A.mul_(1 - lam)
+    def __init__(self, pairs) -> None:
+        self.pairs = pairs
+        self.stable = [False] * len(pairs)
+
+    def shrink(self, lam: float) -> None:
+        """One step: per pair, ``if not stable and ‖A‖_F/n > ‖B‖_F/m`` (a sync on a GPU)."""
+        import torch
+
+        with torch.no_grad():
+            for i, p in enumerate(self.pairs):
+                if self.stable[i]:
+                    continue
+                if p.A.norm() / p.n > p.B.norm() / p.m:
+                    p.A.mul_(1 - lam)
+                else:
+                    self.stable[i] = True
 
 
 def bootstrap_ci(values: list[float], n_boot: int = 2000) -> tuple[float, float]:
@@ -131,18 +145,23 @@ def time_setup(name: str, args: argparse.Namespace) -> list[dict]:
     trainable = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(trainable, lr=1e-5)
     pairs, _ = find_lora_pairs(model)
-    active = StableLoRA(opt, model, shrink=1e-4, stop_condition=False)
+    shrinking = StableLoRA(opt, model, shrink=1e-4)
+    ablation = StableLoRA(opt, model, shrink=1e-4, stop_condition=False)
     stopped = StableLoRA(opt, model, shrink=1e-4)
     for g in stopped.groups:
         g.done = True  # as after every pair has met ‖A‖_F/n ≤ ‖B‖_F/m
+    port = NaivePort(pairs)
     steps = {
         "bare": opt.step,
-        "stablelora": active.step,
+        "stablelora": shrinking.step,
+        "stablelora_ablation": ablation.step,
         "stablelora_stopped": stopped.step,
-        "naive": lambda: (naive_shrink(pairs, 1e-4), opt.step()),
+        "naive": lambda: (port.shrink(1e-4), opt.step()),
     }
+    shrinks = {"stablelora": lambda: [g.shrink_(1e-4, True) for g in shrinking.groups],
+               "naive": lambda: port.shrink(1e-4)}
     times: dict[str, list[float]] = {a: [] for a in ARMS}
-    shrink_times: dict[str, list[float]] = {"stablelora": [], "naive": []}
+    shrink_times: dict[str, list[float]] = {a: [] for a in shrinks}
     from tqdm import tqdm
 
     rng = random.Random(0)
@@ -155,28 +174,32 @@ def time_setup(name: str, args: argparse.Namespace) -> list[dict]:
             steps[arm]()
             if k >= args.warmup:
                 times[arm].append(time.perf_counter() - t0)
-        shrinks = {"stablelora": lambda: [g.shrink_(1e-4, False) for g in active.groups],
-                   "naive": lambda: naive_shrink(pairs, 1e-4)}
-        for arm in sorted(shrinks, reverse=k % 2 == 1):  # alternate who finds A, B in cache
-            t0 = time.perf_counter()
-            shrinks[arm]()
-            if k >= args.warmup:
-                shrink_times[arm].append(time.perf_counter() - t0)
+        probe = ("stablelora", "naive")[k % 2]  # the shrink alone, where a step does it
+        opt.zero_grad(set_to_none=True)
+        loss().backward()
+        t0 = time.perf_counter()
+        shrinks[probe]()
+        if k >= args.warmup:
+            shrink_times[probe].append(time.perf_counter() - t0)
+        opt.step()
+    if any(s is not None for s in shrinking.stop_steps().values()) or any(port.stable):
+        print(f"warning: {name}: a pair stopped during the run; the stablelora and naive "
+              "rows mix shrinking and stopped steps", file=sys.stderr)
     bare = times["bare"]
     rows = []
     for arm in ARMS:
         paired = [t / b for t, b in zip(times[arm], bare, strict=True)]
         low, high = bootstrap_ci(paired)
+        probes = shrink_times.get(arm, [])
+        shrink = statistics.median(probes) if probes else float("nan")
         rows.append({
             "setup": name, "pairs": len(pairs), "arm": arm,
             "step_ms": 1e3 * statistics.median(times[arm]),
             "ratio_of_medians": statistics.median(times[arm]) / statistics.median(bare),
             "median_paired_ratio": statistics.median(paired),
             "paired_ci_low": low, "paired_ci_high": high,
-            "shrink_us": (1e6 * statistics.median(shrink_times[arm])
-                          if arm in shrink_times else float("nan")),
-            "shrink_over_step": (statistics.median(shrink_times[arm]) / statistics.median(bare)
-                                 if arm in shrink_times else float("nan")),
+            "shrink_us": 1e6 * shrink,
+            "shrink_over_step": shrink / statistics.median(bare),
             "rounds": args.rounds, "threads": torch.get_num_threads(),
         })
     return rows
