@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from figures._render import KINDS
@@ -65,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.dpi <= 0:
         parser.error(f"--dpi must be positive, got {args.dpi}")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        parser.error(f"--out {args.out} exists and is not a directory")
     from figures._render import render_all
     from figures.errors import FiguresError, NothingToDrawError
 

@@ -429,7 +429,7 @@ def test_nothing_to_draw_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture) 
 
 
 @pytest.mark.parametrize("argv", [["--format", "gif"], ["--dpi", "0"], ["--only", "pie"],
-                                  ["--bogus"]])
+                                  ["--bogus"], ["--out", __file__]])
 def test_bad_flags_are_one_line_and_exit_2(argv: list[str], capsys: pytest.CaptureFixture
                                            ) -> None:
     with pytest.raises(SystemExit) as exc:
