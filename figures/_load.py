@@ -39,6 +39,14 @@ TOYMODEL_COLUMNS = {
         "normB_over_m",
     ),
 }
+# columns that must hold numbers (NaN allowed: empty cells)
+NUMERIC_COLUMNS = frozenset({
+    "width", "seed", "step", "value", "loss", "normA_over_n", "normB_over_m", "stop_step",
+    "gamma_hat", "ci_low", "ci_high", "gamma_pred", "n_seeds", "n_diverged", "eta_exp",
+    "eta_coef", "etaB_exp", "s_exp", "s_coef", "sigma_exp", "A0Z_exp", "B0_exp", "shrink",
+    "lr", "sigma", "test_loss", "test_acc", "final_train_loss", "train_loss",
+})
+INTEGER_COLUMNS = frozenset({"width", "seed", "step", "n_seeds", "n_diverged"})
 WIDTH_SWEEP_COMMAND = "python -m sims.width_sweep --out {dir}"
 TOYMODEL_COMMAND = "python -m toymodel run --out {dir}"
 
@@ -71,7 +79,8 @@ class Results:
 def read_result_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     """Read one result CSV with ``pandas.read_csv`` and normalise its dtypes.
 
-    ``config`` and ``arm`` become strings, ``diverged``/``stable``/``stop_condition``/
+    Numeric columns become floats, ``config`` and ``arm`` strings,
+    ``diverged``/``stable``/``stop_condition``/
     ``fresh_batches`` booleans, and ``verdict`` keeps the literal ``"n/a"`` (which
     ``read_csv`` would otherwise turn into NaN).
 
@@ -83,7 +92,8 @@ def read_result_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
         The frame, every required column present.
 
     Raises:
-        ResultsFormatError: the file cannot be parsed or lacks a required column.
+        ResultsFormatError: the file cannot be parsed, lacks a required column, or has a
+            non-number in a numeric column.
     """
     import pandas as pd
 
@@ -96,6 +106,16 @@ def read_result_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
         raise ResultsFormatError(
             f"{path}: missing column(s) {', '.join(absent)} (see docs/results-format.md)"
         )
+    for col in NUMERIC_COLUMNS.intersection(columns):
+        try:
+            df[col] = pd.to_numeric(df[col]).astype(float)
+        except (ValueError, TypeError) as exc:
+            raise ResultsFormatError(f"{path}: column {col} holds a non-number ({exc})") from exc
+        if col in INTEGER_COLUMNS:
+            if not (df[col] == df[col].round()).all():
+                raise ResultsFormatError(f"{path}: column {col} holds a non-integer or empty "
+                                         "cell")
+            df[col] = df[col].astype(int)
     for col in ("config", "arm", "quantity", "optimizer", "init", "case_pred"):
         if col in df.columns:
             df[col] = df[col].astype(str)

@@ -156,6 +156,15 @@ def test_missing_column_is_a_named_error(tmp_path: Path) -> None:
         figures.read_result_csv(p, figures._load.WIDTH_SWEEP_COLUMNS["summary.csv"])
 
 
+def test_non_number_is_a_named_error(tmp_path: Path) -> None:
+    p = tmp_path / "runs.csv"
+    cols = figures._load.TOYMODEL_COLUMNS["runs.csv"]
+    pd.DataFrame([["init_A", "fast", 1e-3, None, 0, 0.5, 0.8, 0.4, None, False]],
+                 columns=cols).to_csv(p, index=False)
+    with pytest.raises(figures.ResultsFormatError, match="column lr holds a non-number"):
+        figures.read_result_csv(p, cols)
+
+
 def test_unknown_verdict_is_a_named_error(sweep: figures.Results, tmp_path: Path) -> None:
     p = tmp_path / "summary.csv"
     sweep.get("summary.csv").assign(verdict="maybe").to_csv(p, index=False)
