@@ -15,10 +15,10 @@ class PairGroup:
     Holds, on the pairs' device, P stable flags, P stop steps (valid where stable), P
     factors, a few (P,) scratch buffers and one step counter: a few scalars per pair.
     :meth:`shrink_` launches a fixed number of kernels whatever P is, writes into
-    preallocated buffers, and never reads a device value on the host. Once every pair is stable it
-    becomes a no-op: the all-stable flag is copied to pinned host memory without blocking and
-    is read only after the copy is known to be complete (``Event.query()``), one or more steps
-    later; until then the (then idle) kernels keep running, which is harmless.
+    preallocated buffers, and never reads a device value on the host. Once every pair is
+    stable it becomes a no-op: the all-stable flag is copied to pinned host memory without
+    blocking and is read only after the copy is known to be complete (``Event.query()``),
+    one or more steps later; until then the (then idle) kernels keep running, harmlessly.
 
     Args:
         pairs: the pairs, all with A and B on one device and of one dtype each.
@@ -40,7 +40,8 @@ class PairGroup:
         self.stable = torch.zeros(P, dtype=torch.bool, **kw)  # (P,)
         self.stop_step = torch.full((P,), -1, dtype=torch.int64, **kw)  # (P,)
         self.step = torch.zeros((), dtype=torch.int64, **kw)
-        self.factor = torch.ones(P, dtype=A0.dtype, **kw)  # (P,) 1 or 1 − λ
+        # (P,) 1 or 1 − λ, in ≥ float32 so a low-precision A is rounded once, after the product
+        self.factor = torch.ones(P, dtype=self.norm_dtype, **kw)
         self._factor_views = list(self.factor.unbind())  # P 0-d views, for _foreach_mul_
         self._norms = torch.empty(2 * P, dtype=self.norm_dtype, **kw)  # (2P,) scratch
         self._norms_2d = self._norms.view(2, P)  # (2, P): ‖A‖_F over ‖B‖_F
@@ -48,7 +49,7 @@ class PairGroup:
         self._ratio_A, self._ratio_B = self._ratio.unbind()  # (P,) views, made once
         self._cond = torch.empty(P, dtype=torch.bool, **kw)  # (P,) scratch
         self._mask = torch.empty(P, dtype=torch.bool, **kw)  # (P,) scratch
-        self._one = torch.ones((), dtype=A0.dtype, **kw)
+        self._one = torch.ones((), dtype=self.norm_dtype, **kw)
         self._kept: tuple[float, torch.Tensor] | None = None  # (λ, 1 − λ on the device)
         self._active_masks: dict[tuple[bool, ...], torch.Tensor] = {}
         self._tracks_done = self.device.type in ("cpu", "cuda")

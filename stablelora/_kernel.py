@@ -83,6 +83,6 @@ def stable_shrink_(
         stable.logical_or_(~cond)
     else:
         mask = cond
-    factor = torch.where(mask, 1.0 - shrink, 1.0).to(A.dtype)  # (...)
+    factor = torch.where(mask, 1.0 - shrink, 1.0)  # (...) float32: A rounds once, after
     A.mul_(factor[..., None, None])
     return mask

@@ -91,6 +91,16 @@ class StableLoRA(torch.optim.Optimizer):
         for p in pairs:
             by_key.setdefault((p.A.device, p.A.dtype, p.B.dtype), []).append(p)
         self.groups = [PairGroup(group) for group in by_key.values()]
+        coarse = {str(p.A.dtype) for p in pairs
+                  if p.A.dtype.is_floating_point and 0 < shrink < torch.finfo(p.A.dtype).eps}
+        if coarse:
+            warnings.warn(
+                f"StableLoRA: λ = {shrink} is below the spacing of {', '.join(sorted(coarse))} "
+                f"near 1, so (1−λ)·A rounds back to (almost) A and the shrink is lost; keep "
+                f"the LoRA weights in float32 (AMP autocasts the matmuls anyway)",
+                UserWarning,
+                stacklevel=2,
+            )
         self.names = [name for g in self.groups for name in g.names]
 
     @property

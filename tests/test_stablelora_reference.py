@@ -227,3 +227,16 @@ def test_errors_name_the_fix():
         StableLoRA(torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1), nn.Linear(2, 2), 0.1)
     with pytest.raises(ShrinkRateError):
         StableLoRA(torch.optim.SGD(lora_params(model), lr=0.1), model, shrink=1.0)
+
+
+def test_bfloat16_pairs_follow_the_reference_and_tiny_shrink_warns():
+    torch.manual_seed(0)
+    layer = LoRALinear(64, 32, 4, init="A", sigma_A=0.3, dtype=torch.bfloat16)  # B₀ = 0
+    before = layer.lora_A.detach().clone()
+    ref = before.clone()
+    opt = StableLoRA(torch.optim.SGD(lora_params(layer), lr=0.0), layer, shrink=0.1)
+    algorithm1_shrink([(ref, layer.lora_B.detach(), 64, 32)], [False], [None], 1, 0.1, True)
+    opt.step()
+    assert torch.equal(layer.lora_A, ref) and not torch.equal(ref, before)
+    with pytest.warns(UserWarning, match="rounds back"):
+        StableLoRA(torch.optim.SGD(lora_params(layer), lr=0.0), layer, shrink=1e-3)
