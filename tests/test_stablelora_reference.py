@@ -236,6 +236,7 @@ def test_bfloat16_pairs_follow_the_reference_and_tiny_shrink_warns():
     ref = before.clone()
     opt = StableLoRA(torch.optim.SGD(lora_params(layer), lr=0.0), layer, shrink=0.1)
     algorithm1_shrink([(ref, layer.lora_B.detach(), 64, 32)], [False], [None], 1, 0.1, True)
+    layer(torch.ones(2, 64, dtype=torch.bfloat16)).sum().backward()  # grads set: A is updated
     opt.step()
     assert torch.equal(layer.lora_A, ref) and not torch.equal(ref, before)
     with pytest.warns(UserWarning, match="rounds back"):
