@@ -77,7 +77,10 @@ class PairGroup:
         if all(pattern):
             return None
         if pattern not in self._active_masks:  # built once per pattern, not per step
-            self._active_masks[pattern] = torch.tensor(pattern, device=self.device)
+            mask = torch.tensor(pattern)  # (P,) on the host
+            if self.device.type == "cuda":  # pinned + non_blocking: no sync for the upload
+                mask = mask.pin_memory()
+            self._active_masks[pattern] = mask.to(self.device, non_blocking=True)
         return self._active_masks[pattern]
 
     def _publish_done(self) -> None:

@@ -11,7 +11,7 @@ from ._layer import LoRALinear
 __all__ = ["LoRAPair", "find_lora_pairs"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LoRAPair:
     """One LoRA pair: A (r, n) and B (m, r) with the widths of the stop condition.
 
