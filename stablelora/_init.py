@@ -90,7 +90,7 @@ def init_lora_(
     distribution: str = "normal",
     generator: torch.Generator | None = None,
 ) -> None:
-    """Initialise a batch of LoRA pairs in place (ICML paper Section 3.3, Stable-LoRA Section 5).
+    """Initialise a batch of LoRA pairs in place (ICML paper Sections 3.2–3.5, Stable-LoRA §5).
 
     Schemes: ``"A"`` is Init[A] (A₀ random, B₀ = 0), ``"B"`` is Init[B] (B₀ random,
     A₀ = 0), ``"AB"`` is Init[AB] (both random, σ_B = σ_A unless ``sigma_B`` is given),

@@ -12,7 +12,7 @@ __all__ = ["LoRALinear"]
 
 
 class LoRALinear(nn.Module):
-    """A LoRA linear layer, Y = W₀Z + s·B·A·Z (Stable-LoRA Section 2, ICML paper Eq. (1)).
+    """A LoRA linear layer, Y = W₀Z + s·B·A·Z (Stable-LoRA Section 2, W = W₀ + sBA).
 
     n = ``in_features`` and m = ``out_features`` are the widths in Stable-LoRA's stop
     condition ‖A‖_F/n ≤ ‖B‖_F/m. ``lora_A`` is (r, n) and ``lora_B`` is (m, r), PEFT's
