@@ -87,3 +87,14 @@ def test_embedding_lora_and_dora_magnitudes_are_left_alone_with_one_warning():
     lm_loss(model, 0).backward()
     opt.step()
     assert not torch.equal(magnitude, before)  # the optimizer still trains it
+
+
+def test_only_the_adapter_the_optimizer_trains_is_managed():
+    model = tiny_llama(target_modules=["q_proj"])
+    model.add_adapter("other", peft.LoraConfig(r=2, target_modules=["q_proj"]))
+    model.set_adapter("default")  # "other" is frozen
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    pairs, _ = find_lora_pairs(model)
+    assert len(pairs) == 4  # 2 layers x 2 adapters
+    opt = StableLoRA(torch.optim.AdamW(trainable, lr=1e-2), model, shrink=0.05)
+    assert len(opt.names) == 2 and all(n.endswith("[default]") for n in opt.names)
