@@ -3,8 +3,6 @@
 from fractions import Fraction
 
 import numpy as np
-import pytest
-import torch
 
 from sims import (
     ProbeConfig,
@@ -14,16 +12,6 @@ from sims import (
     validate_config,
     validate_settings,
 )
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny tensors: one thread avoids OpenMP waits on a shared, busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 WIDTHS = (64, 128, 256, 512, 1024)
 

@@ -4,20 +4,9 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-import torch
 
 from sims import ProbeConfig, SweepSettings, run_width, validate_config, validate_settings
 from sims._reference import reference_unit
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """Tiny tensors: one thread avoids OpenMP waits on a shared, busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 SETTINGS = validate_settings(
     SweepSettings(

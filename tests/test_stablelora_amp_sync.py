@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-from test_stablelora_reference import one_thread  # noqa: F401 (autouse fixture)
 from torch import nn
 
 from stablelora import LoRALinear, StableLoRA

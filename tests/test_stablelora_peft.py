@@ -4,7 +4,7 @@ import warnings
 
 import pytest
 import torch
-from test_stablelora_reference import lockstep, one_thread  # noqa: F401 (autouse fixture)
+from test_stablelora_reference import lockstep
 
 from stablelora import StableLoRA, find_lora_pairs
 

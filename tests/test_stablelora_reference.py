@@ -9,15 +9,6 @@ from torch import nn
 from stablelora import LoRALinear, PairingError, ShrinkRateError, StableLoRA, StateDictError
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models on a shared 2-core box: one intra-op thread avoids OpenMP oversubscription."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def algorithm1_shrink(pairs, stable, stops, t, lam, stop_condition):
     """Stable-LoRA Algorithm 1's shrink for step t, the plain way: a Python branch per pair.
 
