@@ -27,7 +27,7 @@ PAPER_SHRINKS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.05)
 GRIDS = {
     "paper": dict(lrs=PAPER_LRS, sigmas=PAPER_SIGMAS, shrinks=PAPER_SHRINKS,
                   seeds=tuple(range(10)), arms=("init_A", "init_AB", "stable_lora")),
-    "quick": dict(lrs=(3e-4, 6e-4, 1e-3, 3e-3), sigmas=(5e-5, 4e-4, 3e-3, 2e-2),
+    "quick": dict(lrs=(3e-4, 6e-4, 1e-3, 3e-3), sigmas=(5e-5, 1e-3, 1e-2, 5e-2),
                   shrinks=(0.002, 0.01, 0.05), seeds=(0, 1, 2),
                   arms=("init_A", "init_AB", "stable_lora")),
 }
