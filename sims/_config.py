@@ -138,7 +138,7 @@ class SweepSettings:
     device: str = "auto"  # auto: cuda when available
     bootstrap: int = 1000  # bootstrap resamples over seeds for the 95% interval
     max_memory_gb: float | None = None  # per-width working-set cap; None: from the device
-    threads: int | None = 1  # torch CPU threads during the sweep; None: torch's default
+    threads: int | None = None  # torch CPU threads during the sweep; None: torch's default
 
     @property
     def m_exp(self) -> int:
