@@ -63,7 +63,7 @@ def _finetune_flags(p: argparse.ArgumentParser) -> None:
     f.add_argument("--subtract-init", action="store_true",
                    help="Init[AB]: fine-tune W0 − s·B0A0 so f starts at the pretrained f")
     f.add_argument("--no-stop-condition", action="store_true",
-                   help="Stable-LoRA: shrink A every step, ignoring ‖A‖_F/n ≤ ‖B‖_F/m")
+                   help="Stable-LoRA ablation: shrink A whenever ‖A‖_F/n > ‖B‖_F/m (no stop)")
     f.add_argument("--test-size", type=int, default=d.test_size,
                    help="evaluate on the first N test images (default 0: all)")
     f.add_argument("--chunk-rows", type=int, default=d.chunk_rows,
