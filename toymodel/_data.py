@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._atomic import atomic_open
+from atomicfile import atomic_open
+
 from ._idx import read_idx
 from .errors import CorruptDataError, DataNotFoundError
 

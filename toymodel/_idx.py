@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._atomic import atomic_open
+from atomicfile import atomic_open
+
 from .errors import CorruptDataError
 
 __all__ = ["read_idx", "write_idx"]

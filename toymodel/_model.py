@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ._atomic import atomic_open
+from atomicfile import atomic_open
+
 from ._config import ToyConfig
 from ._data import Dataset
 

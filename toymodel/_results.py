@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._atomic import atomic_open
+from atomicfile import atomic_open
+
 from ._engine import ChunkResult
 from ._grid import KEY
 from .errors import ResumeError

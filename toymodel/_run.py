@@ -13,7 +13,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from ._atomic import atomic_open
+from atomicfile import atomic_open
+
 from ._config import ToyConfig
 from ._data import Dataset, default_cache_dir, load_dataset
 from ._engine import train_chunk
