@@ -135,6 +135,24 @@ def _num(x: float) -> str:
     return f"{x:.2f}".replace("-", "−") if math.isfinite(x) else fmt_exp(x)
 
 
+
+def _verdict_image(ax: Axes, code: np.ndarray, colors: dict[str, str]) -> None:
+    """Draw a (rows, columns) array of verdict indices (NaN: blank) as coloured cells."""
+    from matplotlib.colors import ListedColormap
+
+    cmap = ListedColormap([colors[v] for v in VERDICTS]).with_extremes(bad="white")
+    ax.imshow(np.ma.masked_invalid(code), cmap=cmap, vmin=-0.5, vmax=len(VERDICTS) - 0.5,
+              aspect="auto", interpolation="nearest")
+
+
+def _bare_frame(ax: Axes) -> None:
+    """No grid, tick marks or spines: a table of coloured cells needs none."""
+    ax.grid(False)
+    ax.tick_params(length=0)
+    for side in ("top", "right", "left", "bottom"):
+        ax.spines[side].set_visible(False)
+
+
 def plot_agreement(table: pd.DataFrame, *, ax: Axes | None = None,
                    quantities: tuple[str, ...] = QUANTITIES) -> Axes:
     """Configs × quantities coloured by verdict, with "γ̂ (γ)" and the 95% interval of γ̂
@@ -149,7 +167,6 @@ def plot_agreement(table: pd.DataFrame, *, ax: Axes | None = None,
     Returns:
         The axes.
     """
-    from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
     cols = [q for q in quantities if q in set(table["quantity"])]
@@ -164,17 +181,12 @@ def plot_agreement(table: pd.DataFrame, *, ax: Axes | None = None,
         ci = f"[{_num(rec.ci_low)}, {_num(rec.ci_high)}]"
         ax.text(j, i, f"{_num(rec.gamma_hat)}  ({fmt_exp(rec.gamma_pred)})\n{ci}", ha="center",
                 va="center", fontsize=8, linespacing=1.4)
-    cmap = ListedColormap([VERDICT_COLOR[v] for v in VERDICTS]).with_extremes(bad="white")
-    ax.imshow(np.ma.masked_invalid(code), cmap=cmap, vmin=-0.5, vmax=len(VERDICTS) - 0.5,
-              aspect="auto")
+    _verdict_image(ax, code, VERDICT_COLOR)
     ax.set_xticks(range(len(cols)), [GAMMA_LABEL[q] for q in cols])
     ax.set_yticks(range(len(rows)), rows)
     ax.set_xlabel(r"fitted $\hat\gamma$ (predicted $\gamma$) and the 95% interval of $\hat\gamma$")
     ax.set_ylabel("config")
-    ax.grid(False)
-    ax.tick_params(length=0)
-    for side in ("top", "right", "left", "bottom"):
-        ax.spines[side].set_visible(False)
+    _bare_frame(ax)
     handles = [Patch(color=VERDICT_COLOR[v], label=v) for v in VERDICTS]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return ax
@@ -193,8 +205,6 @@ def plot_verdict_steps(summary: pd.DataFrame, *, ax: Axes | None = None,
     Returns:
         The axes.
     """
-    from matplotlib.colors import ListedColormap
-
     qs = [q for q in quantities if q in set(summary["quantity"])]
     rows = list(dict.fromkeys(summary["config"]))
     steps = sorted(set(summary["step"]))
@@ -204,9 +214,7 @@ def plot_verdict_steps(summary: pd.DataFrame, *, ax: Axes | None = None,
     for rec in summary[summary["quantity"].isin(qs)].itertuples(index=False):
         j = qs.index(rec.quantity) * width + steps.index(rec.step)
         code[rows.index(rec.config), j] = VERDICTS.index(rec.verdict)
-    cmap = ListedColormap([VERDICT_POINT_COLOR[v] for v in VERDICTS]).with_extremes(bad="white")
-    ax.imshow(np.ma.masked_invalid(code), cmap=cmap, vmin=-0.5, vmax=len(VERDICTS) - 0.5,
-              aspect="auto", interpolation="nearest")
+    _verdict_image(ax, code, VERDICT_POINT_COLOR)
     ax.set_yticks(range(len(rows)), rows)
     ticks = [b * width + k for b in range(len(qs)) for k in (0, len(steps) - 1)]
     ax.set_xticks(ticks, [f"{steps[0]:g}", f"{steps[-1]:g}"] * len(qs), fontsize=6)
@@ -214,10 +222,7 @@ def plot_verdict_steps(summary: pd.DataFrame, *, ax: Axes | None = None,
         ax.text(b * width + (len(steps) - 1) / 2, -0.8, GAMMA_LABEL[q], ha="center", va="bottom")
     ax.set_xlabel(f"recorded step t ({', '.join(f'{s:g}' for s in steps)}) within each block")
     ax.set_ylabel("config")
-    ax.grid(False)
-    ax.tick_params(length=0)
-    for side in ("top", "right", "left", "bottom"):
-        ax.spines[side].set_visible(False)
+    _bare_frame(ax)
     for v in VERDICTS:
         ax.fill_between([], [], color=VERDICT_POINT_COLOR[v], label=v)
     return ax
