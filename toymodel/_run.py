@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -13,16 +14,18 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from atomicfile import atomic_open
+from atomicfile import atomic_open, directory_lock, remove_stale_temporaries
 
 from ._config import ToyConfig
 from ._data import Dataset, default_cache_dir, load_dataset
 from ._engine import train_chunk
+from ._fingerprint import check_fingerprint, run_fingerprint
 from ._grid import chunks, phase_one, phase_two, rows_per_chunk
 from ._model import Pretrained, batch_schedule, frozen_features, load_or_pretrain
+from ._plan import check_fits, finetune_bytes
 from ._results import ResultStore
 from ._summary import summarize
-from .errors import ConfigError
+from .errors import ConfigError, ResumeError
 
 __all__ = ["pretrained_model", "resolve_device", "run_grid"]
 
@@ -78,6 +81,25 @@ def pretrained_model(config: ToyConfig, *, data_dir: Path | None, cache_dir: Pat
     return load_or_pretrain(config, mnist, cache, device, progress), mnist
 
 
+def _prepare_out(out: Path) -> Path:
+    """``out`` as a writable directory (created if missing).
+
+    Raises:
+        ResumeError: ``out`` is a file, or cannot be created or written.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ResumeError(f"--out {out} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise ResumeError(f"--out {out} cannot be written: {exc.strerror or exc}") from None
+    return out
+
+
 def run_grid(config: ToyConfig, out: Path, *, data_dir: Path | None = None,
              cache_dir: Path | None = None, download: bool = True,
              progress: bool = True) -> pd.DataFrame:
@@ -85,24 +107,50 @@ def run_grid(config: ToyConfig, out: Path, *, data_dir: Path | None = None,
 
     Phase one trains the arms without shrinkage over lr × σ × seeds; phase two the
     Stable-LoRA arms over lr × λ × seeds at σ_k and at phase one's best σ per lr. Runs
-    already in ``out/runs.csv`` are skipped.
+    already done in ``out`` (same fingerprint: configuration, data, numerical code) are
+    skipped; the summary is computed from ``runs.csv`` as it is on disk, so a fresh, a
+    resumed and a repeated run write the same ``summary.csv``. The directory is locked
+    for the duration (docs/results-format.md, "Fingerprints and locks").
 
     Returns:
         The per-lr summary (also written to ``out/summary.csv``).
 
     Raises:
-        ToyModelError: bad config, missing or corrupt data, or a mismatching ``out``.
+        ToyModelError: bad config, missing or corrupt data, a mismatching or busy ``out``,
+            or not enough memory.
     """
     config.validate()
-    store = ResultStore(out, config.to_json())
+    out = _prepare_out(out)
     device = resolve_device(config.device)
-    t0 = time.perf_counter()
-    model, mnist = pretrained_model(config, data_dir=data_dir, cache_dir=cache_dir,
-                                    download=download, progress=progress)
-    t_pretrain = time.perf_counter() - t0
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    mnist = load_dataset("mnist", data_dir=data_dir, cache_dir=cache, download=download,
+                         need_test=False)
     fashion = load_dataset("fashion-mnist", data_dir=data_dir, cache_dir=cache,
                            download=download, need_test=True)
+    fingerprint = run_fingerprint(config, {d.name: d.checksum() for d in (mnist, fashion)})
+    check_fingerprint(out, fingerprint)
+    size = rows_per_chunk(config)
+    check_fits(finetune_bytes(config, len(fashion.y_train), len(fashion.y_test), size),
+               device.type, f"fine-tuning at n = {config.n} ({size} runs per chunk, "
+               f"{config.steps} steps)", "lower --n, --steps or --chunk-rows")
+    with directory_lock(out, conflicts=".lock.shard-*", error=ResumeError):
+        remove_stale_temporaries(out)
+        store = ResultStore(out, config.steps)
+        if store.repaired:
+            print(f"toymodel: {out}: dropped incomplete rows (a cut-short or missing file); "
+                  "their runs are recomputed", file=sys.stderr)
+        return _run_locked(config, store, device, mnist, fashion, fingerprint, cache,
+                           size, progress)
+
+
+def _run_locked(config: ToyConfig, store: ResultStore, device: torch.device, mnist: Dataset,
+                fashion: Dataset, fingerprint: dict, cache: Path, size: int,
+                progress: bool) -> pd.DataFrame:
+    """The body of :func:`run_grid`, run while holding the directory lock."""
+    _set_threads(config.threads)
+    t0 = time.perf_counter()
+    model = load_or_pretrain(config, mnist, cache, device, progress)
+    t_pretrain = time.perf_counter() - t0
     schedules = {s: batch_schedule(len(fashion.y_train), config.steps, config.batch, s)
                  for s in config.seeds}  # seed -> (steps, b) image indices
     used = torch.unique(torch.cat([sch.view(-1) for sch in schedules.values()]))  # sorted
@@ -110,12 +158,12 @@ def run_grid(config: ToyConfig, out: Path, *, data_dir: Path | None = None,
     frozen = frozen_features(model, fashion, used, config.test_size, device)
     t_features = time.perf_counter() - t1
     local = {s: torch.searchsorted(used, sch) for s, sch in schedules.items()}
-    meta = {"config": config.to_json(), "versions": _versions(), "device": _device_info(device),
+    meta = {"config": config.to_json(), "fingerprint": fingerprint, "versions": _versions(),
+            "device": _device_info(device),
             "data_sources": {"mnist": mnist.source, "fashion-mnist": fashion.source,
                              "mnist_train_images": len(mnist.y_train),
                              "fashion_test_images": len(frozen.y_test)},
             "pretrain": model.info, "runs_done": len(store.runs), "finished": False}
-    size = rows_per_chunk(config)
     t2 = time.perf_counter()
     train_kw = dict(r=config.r, scale=config.scale, betas=(config.beta1, config.beta2),
                     eps=config.eps, weight_decay=config.weight_decay,
@@ -132,12 +180,12 @@ def run_grid(config: ToyConfig, out: Path, *, data_dir: Path | None = None,
             store.write_meta(meta)
             bar.update(len(rows))
     bar.close()
-    summary = summarize(store.runs)
+    summary = summarize(store.runs_on_disk())
     meta.update(finished=True, timing_s={"pretrain_or_cache": round(t_pretrain, 2),
                                          "features": round(t_features, 2),
                                          "fine_tune_and_eval": round(time.perf_counter() - t2, 2),
                                          "rows_per_chunk": size})
     store.write_meta(meta)
-    with atomic_open(Path(out) / "summary.csv", "w") as fh:
+    with atomic_open(store.out / "summary.csv", "w") as fh:
         summary.to_csv(fh, index=False)
     return summary

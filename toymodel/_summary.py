@@ -29,7 +29,8 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
     """
     if runs.empty:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
-    df = runs.copy()
+    key = ["arm", "lr", "sigma", "shrink", "seed"]
+    df = runs.sort_values(key, kind="stable").reset_index(drop=True)  # order-free sums
     df["loss"] = df["test_loss"].where(np.isfinite(df["test_loss"]), np.inf)
     rows, per_seed = [], {}
     for (lr, arm), group in df.groupby(["lr", "arm"], sort=True):
