@@ -1,30 +1,30 @@
-"""Per-step cost of StableLoRA over the bare optimizer, and of a straightforward port.
-
-Run by hand (not a test):
+"""Per-step cost of Stable-LoRA attached to AdamW, against bare AdamW and the authors' design.
 
     .venv/bin/python -m benchmarks.bench_shrinker --threads 1 --rounds 200
 
-Two set-ups: a PEFT LoRA model (a LLaMA built from a config, ≥ 50 LoRA pairs) and the
-toy model of the ICML paper's Appendix D.1 (d = 784, n = 4096, r = 32, batch 64). Every arm
-acts on the same model and the same optimizer state, and one training step (forward,
-backward, update) of each arm is timed per round, in a random order, after a warm-up;
-the table gives medians over rounds and the median of the per-round ratios to the bare
-step (paired, so slow drifts of a shared machine cancel) with a 95% bootstrap interval,
-which shows the noise floor. Arms:
+Whole training steps (forward, backward, optimizer step) on the chosen ``--device``
+(default: CUDA when present), synchronised there before and after each timed step. Two
+set-ups: a PEFT LoRA model (a LLaMA built from a config, 56 LoRA pairs) and the toy model
+of the ICML paper's Appendix D.1 (d = 784, n = 4096, r = 32, batch 64). Every arm has its
+own AdamW over the same parameters; each round times one step of every arm in a fresh
+random order, after a warm-up. Per arm the table gives the median step, the ratio of
+medians, and the median over rounds of (arm step / bare step of the same round), with a
+95% bootstrap interval: paired, so slow drifts of a shared machine cancel. Arms:
 
-- ``bare``: the optimizer alone.
-- ``stablelora``: StableLoRA while shrinking (stop condition on, no pair stopped yet: the
-  most it costs; a warning is printed if a pair stops during the run).
-- ``stablelora_ablation``: StableLoRA with ``stop_condition=False`` (the paper's ablation).
-- ``stablelora_stopped``: StableLoRA once every pair has stopped (its step is a no-op).
-- ``naive``: a straightforward port, ``if not stable and A.norm()/n > B.norm()/m:
-  A.mul_(1-λ)`` per pair per step in Python (a host sync per pair on a GPU).
+- ``bare``: AdamW alone.
+- ``stablelora``: ``stablelora.attach`` while every pair still shrinks (the most it
+  costs; a warning is printed if a pair stops during the run).
+- ``stablelora_stopped``: the same once every pair is stable (a state loaded with all
+  flags set): only a step counter advances.
+- ``authors``: the authors' design (github Yize-Wu/Stable-LoRA, ``stable_lora.py``): a
+  host-side ``np.any(keep_shrink)``, then per pair ``if A.norm() < A.numel()/B.numel() *
+  B.norm()`` read on the host (one device sync per pair on a GPU), else ``A.mul_(1-λ)``.
+- ``authors_stopped``: the same once ``keep_shrink`` is all False.
 
-Each round also runs one more step in which the shrink alone is timed, right after the
-backward pass as in a real step, alternately StableLoRA's and the port's (``shrink_us``);
-divided by the bare step (``shrink_over_step``) it is a less noisy estimate of the
-overhead than the ratio of two noisy step times. The table is printed and written to
-``--out`` as CSV.
+Each round also times, right after a backward pass, the shrink alone (``shrink_us``),
+alternately Stable-LoRA's and the authors'. On CUDA the script first checks that the
+attached step makes no host sync (``torch.cuda.set_sync_debug_mode("error")``) and shows
+that the authors' step does. The table is printed and written to ``--out`` as CSV.
 """
 
 from __future__ import annotations
@@ -34,27 +34,15 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-ARMS = ("bare", "stablelora", "stablelora_ablation", "stablelora_stopped", "naive")
+ARMS = ("bare", "stablelora", "stablelora_stopped", "authors", "authors_stopped")
 SETUPS = ("peft", "toy")
+SHRINK = 1e-4  # λ, small enough that no pair stops during the run
 
 
-@dataclass
-class Setup:
-    """A model, a loss closure, an optimizer and its StableLoRA wrappers."""
-
-    name: str
-    pairs: int
-    loss: Callable
-    model: object
-    opt: object
-
-
-def build_peft(args: argparse.Namespace):
+def build_peft(args: argparse.Namespace, device):
     """A LLaMA from a config with PEFT LoRA (r = 8) on all 7 linear maps of every layer."""
     import torch
     import transformers
@@ -70,8 +58,8 @@ def build_peft(args: argparse.Namespace):
         transformers.LlamaForCausalLM(cfg),
         LoraConfig(r=8, lora_alpha=16, lora_dropout=0.0, target_modules=[
             "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]),
-    )
-    tokens = torch.randint(0, 512, (args.peft_batch, args.peft_seq))  # (b, seq)
+    ).to(device)
+    tokens = torch.randint(0, 512, (args.peft_batch, args.peft_seq), device=device)  # (b, seq)
 
     def loss():
         return model(input_ids=tokens, labels=tokens).loss
@@ -79,7 +67,7 @@ def build_peft(args: argparse.Namespace):
     return model, loss
 
 
-def build_toy(args: argparse.Namespace):
+def build_toy(args: argparse.Namespace, device):
     """f(X) = W_out·relu((W₀ + s·BA)·relu(W_in·X)), d = 784, n = 4096, r = 32 (frozen W's)."""
     import torch
     from torch import nn
@@ -92,11 +80,11 @@ def build_toy(args: argparse.Namespace):
         nn.Linear(d, n), nn.ReLU(),
         LoRALinear(n, n, r, init="A", base=nn.Linear(n, n)), nn.ReLU(),
         nn.Linear(n, 10),
-    )
+    ).to(device)
     for layer in (model[0], model[4]):
         layer.requires_grad_(False)
-    x = torch.randn(args.toy_batch, d)  # (b, d)
-    y = torch.randint(0, 10, (args.toy_batch,))
+    x = torch.randn(args.toy_batch, d, device=device)  # (b, d)
+    y = torch.randint(0, 10, (args.toy_batch,), device=device)
 
     def loss():
         return nn.functional.cross_entropy(model(x), y)
@@ -104,25 +92,31 @@ def build_toy(args: argparse.Namespace):
     return model, loss
 
 
-class NaivePort:
-    """The straightforward port of Algorithm 1: a Python ``if`` on a device value per pair."""
+class AuthorsDesign:
+    """The authors' shrink as a step pre-hook: host-side flags, a host read per pair."""
 
-    def __init__(self, pairs) -> None:
+    def __init__(self, pairs, shrink: float, stopped: bool = False) -> None:
+        import numpy as np
+
         self.pairs = pairs
-        self.stable = [False] * len(pairs)
+        self.shrink = shrink
+        self.keep_shrink = np.array([not stopped] * len(pairs), dtype=bool)
 
-    def shrink(self, lam: float) -> None:
-        """One step: per pair, ``if not stable and ‖A‖_F/n > ‖B‖_F/m`` (a sync on a GPU)."""
+    def __call__(self, optimizer=None, args=None, kwargs=None) -> None:
+        """``stable_lora.py``'s loop: ``if A.norm() < n/m·B.norm()`` is a host read."""
+        import numpy as np
         import torch
 
+        if not np.any(self.keep_shrink):
+            return
         with torch.no_grad():
             for i, p in enumerate(self.pairs):
-                if self.stable[i]:
+                if not self.keep_shrink[i]:
                     continue
-                if p.A.norm() / p.n > p.B.norm() / p.m:
-                    p.A.mul_(1 - lam)
+                if p.A.norm() < (p.A.numel() / p.B.numel()) * p.B.norm():
+                    self.keep_shrink[i] = False
                 else:
-                    self.stable[i] = True
+                    p.A.mul_(1 - self.shrink)
 
 
 def bootstrap_ci(values: list[float], n_boot: int = 2000) -> tuple[float, float]:
@@ -135,55 +129,88 @@ def bootstrap_ci(values: list[float], n_boot: int = 2000) -> tuple[float, float]
     return float(np.quantile(medians, 0.025)), float(np.quantile(medians, 0.975))
 
 
+def make_arms(model) -> tuple[dict, dict, list]:
+    """One AdamW per arm over the same parameters; the attached and the authors' ones."""
+    import torch
+
+    import stablelora
+
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    opts = {arm: torch.optim.AdamW(trainable, lr=1e-5) for arm in ARMS}
+    pairs, _ = stablelora.find_lora_pairs(model)
+    stablelora.attach(opts["stablelora"], model, shrink=SHRINK)
+    stopped = stablelora.attach(opts["stablelora_stopped"], model, shrink=SHRINK)
+    state = stopped.state_dict()  # every pair stable since step 1: what a finished shrink leaves
+    state["stable_lora"]["stable"].fill_(True)
+    state["stable_lora"]["stop_step"].fill_(1)
+    stopped.load_state_dict(state)
+    authors = AuthorsDesign(pairs, SHRINK)
+    opts["authors"].register_step_pre_hook(authors)
+    opts["authors_stopped"].register_step_pre_hook(AuthorsDesign(pairs, SHRINK, stopped=True))
+    groups = stablelora.attachment(opts["stablelora"]).groups
+    shrinks = {"stablelora": lambda: [g.shrink_(SHRINK, True) for g in groups],
+               "authors": authors}
+    return opts, shrinks, pairs
+
+
+def check_sync(opts: dict, loss: Callable) -> dict[str, str]:
+    """On CUDA: does each arm's optimizer step read a device value on the host?"""
+    import torch
+
+    verdicts = {}
+    for arm in ARMS:
+        opts[arm].zero_grad(set_to_none=True)
+        loss().backward()
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            opts[arm].step()
+            verdicts[arm] = "no host sync"
+        except RuntimeError as exc:
+            verdicts[arm] = f"host sync ({str(exc).splitlines()[0][:60]})"
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return verdicts
+
+
 def time_setup(name: str, args: argparse.Namespace) -> list[dict]:
     """Interleaved rounds of one training step per arm; rows of medians and paired ratios."""
     import torch
-
-    from stablelora import StableLoRA, find_lora_pairs
-
-    model, loss = build_peft(args) if name == "peft" else build_toy(args)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(trainable, lr=1e-5)
-    pairs, _ = find_lora_pairs(model)
-    shrinking = StableLoRA(opt, model, shrink=1e-4)
-    ablation = StableLoRA(opt, model, shrink=1e-4, stop_condition=False)
-    stopped = StableLoRA(opt, model, shrink=1e-4)
-    for g in stopped.groups:
-        g.done = True  # as after every pair has met ‖A‖_F/n ≤ ‖B‖_F/m
-    port = NaivePort(pairs)
-    steps = {
-        "bare": opt.step,
-        "stablelora": shrinking.step,
-        "stablelora_ablation": ablation.step,
-        "stablelora_stopped": stopped.step,
-        "naive": lambda: (port.shrink(1e-4), opt.step()),
-    }
-    shrinks = {"stablelora": lambda: [g.shrink_(1e-4, True) for g in shrinking.groups],
-               "naive": lambda: port.shrink(1e-4)}
-    times: dict[str, list[float]] = {a: [] for a in ARMS}
-    shrink_times: dict[str, list[float]] = {a: [] for a in shrinks}
     from tqdm import tqdm
 
+    import stablelora
+
+    device = torch.device(args.device)
+    model, loss = (build_peft if name == "peft" else build_toy)(args, device)
+    opts, shrinks, pairs = make_arms(model)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    verdicts = check_sync(opts, loss) if device.type == "cuda" else {}
+    times: dict[str, list[float]] = {a: [] for a in ARMS}
+    shrink_times: dict[str, list[float]] = {a: [] for a in shrinks}
     rng = random.Random(0)
     for k in tqdm(range(args.warmup + args.rounds), desc=name, file=sys.stderr):
-        order = rng.sample(ARMS, len(ARMS))  # a fresh order each round: no fixed neighbours
-        for arm in order:
+        for arm in rng.sample(ARMS, len(ARMS)):  # a fresh order each round
+            sync()
             t0 = time.perf_counter()
-            opt.zero_grad(set_to_none=True)
+            opts[arm].zero_grad(set_to_none=True)
             loss().backward()
-            steps[arm]()
+            opts[arm].step()
+            sync()
             if k >= args.warmup:
                 times[arm].append(time.perf_counter() - t0)
-        probe = ("stablelora", "naive")[k % 2]  # the shrink alone, where a step does it
-        opt.zero_grad(set_to_none=True)
+        probe = ("stablelora", "authors")[k % 2]  # the shrink alone, where a step does it
+        opts["bare"].zero_grad(set_to_none=True)
         loss().backward()
+        sync()
         t0 = time.perf_counter()
         shrinks[probe]()
+        sync()
         if k >= args.warmup:
             shrink_times[probe].append(time.perf_counter() - t0)
-        opt.step()
-    if any(s is not None for s in shrinking.stop_steps().values()) or any(port.stable):
-        print(f"warning: {name}: a pair stopped during the run; the stablelora and naive "
+        opts["bare"].step()
+    stops = stablelora.stop_steps(opts["stablelora"])
+    if any(s is not None for s in stops.values()) or not shrinks["authors"].keep_shrink.all():
+        print(f"warning: {name}: a pair stopped during the run; the stablelora and authors "
               "rows mix shrinking and stopped steps", file=sys.stderr)
     bare = times["bare"]
     rows = []
@@ -193,28 +220,16 @@ def time_setup(name: str, args: argparse.Namespace) -> list[dict]:
         probes = shrink_times.get(arm, [])
         shrink = statistics.median(probes) if probes else float("nan")
         rows.append({
-            "setup": name, "pairs": len(pairs), "arm": arm,
+            "setup": name, "device": device.type, "pairs": len(pairs), "arm": arm,
             "step_ms": 1e3 * statistics.median(times[arm]),
             "ratio_of_medians": statistics.median(times[arm]) / statistics.median(bare),
             "median_paired_ratio": statistics.median(paired),
             "paired_ci_low": low, "paired_ci_high": high,
             "shrink_us": 1e6 * shrink,
-            "shrink_over_step": shrink / statistics.median(bare),
+            "sync_check": verdicts.get(arm, "n/a (not CUDA)"),
             "rounds": args.rounds, "threads": torch.get_num_threads(),
         })
     return rows
-
-
-def write_csv_atomic(rows: list[dict], path: str) -> None:
-    """Write rows as CSV through a temporary file in the same directory and os.replace."""
-    import pandas as pd
-
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-    os.close(fd)
-    pd.DataFrame(rows).to_csv(tmp, index=False)
-    os.replace(tmp, path)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -223,6 +238,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--setups", nargs="+", choices=SETUPS, default=list(SETUPS),
                     help="which models to time (default: both)")
+    ap.add_argument("--device", default=None,
+                    help="torch device, e.g. cpu or cuda:0 (default: cuda if available, else cpu)")
     ap.add_argument("--rounds", type=int, default=200,
                     help="timed rounds; each times one step of every arm (default 200)")
     ap.add_argument("--warmup", type=int, default=10, help="untimed rounds first (default 10)")
@@ -245,21 +262,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Time every set-up, print the table and write the CSV."""
+    """Time every set-up, print the machine, the table and the CSV path."""
     args = parse_args(argv)
+    import pandas as pd
     import torch
+
+    from atomicfile import write_text_atomic
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.device is None:
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        torch.empty(0, device=args.device)
+    except (RuntimeError, ValueError) as exc:
+        print(f"bench_shrinker: error: --device {args.device}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')}  device {args.device}  torch "
+          f"{torch.__version__}  threads {torch.get_num_threads()}  rounds {args.rounds}  "
+          f"load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     rows = [row for name in args.setups for row in time_setup(name, args)]
-    print(f"{'setup':6} {'pairs':>5} {'arm':20} {'step ms':>9} {'ratio':>8} "
-          f"{'paired':>8} {'paired 95% CI':>17} {'shrink µs':>10} {'shrink/step':>11}")
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    print(f"load average after {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"{'setup':6} {'pairs':>5} {'arm':19} {'step ms':>9} {'ratio':>7} "
+          f"{'paired':>7} {'paired 95% CI':>17} {'shrink µs':>10}  sync check")
     for r in rows:
-        print(f"{r['setup']:6} {r['pairs']:5d} {r['arm']:20} {r['step_ms']:9.2f} "
-              f"{r['ratio_of_medians']:8.4f} {r['median_paired_ratio']:8.4f} "
+        print(f"{r['setup']:6} {r['pairs']:5d} {r['arm']:19} {r['step_ms']:9.3f} "
+              f"{r['ratio_of_medians']:7.4f} {r['median_paired_ratio']:7.4f} "
               f"[{r['paired_ci_low']:.4f}, {r['paired_ci_high']:.4f}] "
-              f"{r['shrink_us']:10.1f} {r['shrink_over_step']:11.5f}")
-    write_csv_atomic(rows, args.out)
+              f"{r['shrink_us']:10.1f}  {r['sync_check']}")
+    write_text_atomic(args.out, pd.DataFrame(rows).to_csv(index=False))
     print(f"written {args.out}")
 
 

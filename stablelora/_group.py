@@ -16,9 +16,11 @@ class PairGroup:
     factors, a few (P,) scratch buffers and one step counter: a few scalars per pair.
     :meth:`shrink_` launches a fixed number of kernels whatever P is, writes into
     preallocated buffers, and never reads a device value on the host. Once every pair is
-    stable it becomes a no-op: the all-stable flag is copied to pinned host memory without
-    blocking and is read only after the copy is known to be complete (``Event.query()``),
-    one or more steps later; until then the (then idle) kernels keep running, harmlessly.
+    stable only the step counter advances (one launch): the all-stable flag is copied to
+    pinned host memory without blocking and is read only after the copy is known to be
+    complete (``Event.query()``), one or more steps later; until then the (then idle)
+    kernels keep running, harmlessly. The counter counts every step taken, in every group,
+    so all groups agree on it whichever of them stopped first.
 
     Args:
         pairs: the pairs, all with A and B on one device and of one dtype each.
@@ -91,9 +93,8 @@ class PairGroup:
             torch.all(self.stable, out=self._done_host)
             return
         self._done_host.copy_(self.stable.all(), non_blocking=True)
-        if self._done_event is not None:
-            with torch.cuda.device(self.device):  # the pairs' device, not the current one
-                self._done_event.record()
+        with torch.cuda.device(self.device):  # the pairs' device, not the current one
+            self._done_event.record()
 
     def _done_arrived(self) -> bool:
         """Whether a finished copy says every pair is stable (host memory only, never waits)."""
@@ -120,19 +121,20 @@ class PairGroup:
             ok: 0-d bool on the device, False for a step that the optimizer skips
                 (AMP found inf); None when the step is known to happen.
         """
+        if ok is not None:
+            ok = ok.to(self.device, non_blocking=True)
+        self.step.add_(1 if ok is None else ok)  # every step taken, also once done
         if self.done or (stop_condition and self._done_arrived()):
             self.done = True
             return
         go = self._active()
         if ok is not None:
-            ok = ok.to(self.device, non_blocking=True)
             go = ok if go is None else go & ok
         norms = torch._foreach_norm(self.As + self.Bs, 2, dtype=self.norm_dtype)  # 2P x ()
         torch.stack(norms, out=self._norms)  # (2P,)
         torch.div(self._norms_2d, self.dims, out=self._ratio)  # (2, P): ‖A‖_F/n, ‖B‖_F/m
         torch.gt(self._ratio_A, self._ratio_B, out=self._cond)  # (P,) cond
         if stop_condition:
-            self.step.add_(1 if ok is None else ok)
             # stop_step follows the step while a pair is unstable and freezes when it stops
             torch.where(self.stable, self.stop_step, self.step, out=self.stop_step)
             torch.gt(self._cond, self.stable, out=self._mask)  # cond & ~stable

@@ -8,7 +8,23 @@ from torch import nn
 
 from ._layer import LoRALinear
 
-__all__ = ["LoRAPair", "find_lora_pairs"]
+__all__ = ["LoRAPair", "canonical_name", "find_lora_pairs"]
+
+_WRAPPERS = ("module", "_orig_mod")  # DDP / DataParallel / FSDP, torch.compile
+
+
+def canonical_name(name: str) -> str:
+    """A module name without the components that wrappers add.
+
+    ``torch.compile`` inserts ``_orig_mod`` (anywhere: a compiled submodule keeps its
+    parent's path); DDP, DataParallel and FSDP put the whole model under ``module``. Both
+    are dropped, so eager, compiled and distributed runs name a pair the same way and can
+    load each other's optimizer state.
+    """
+    parts = name.split(".") if name else []
+    while parts and parts[0] in _WRAPPERS:
+        parts.pop(0)
+    return ".".join(p for p in parts if p != "_orig_mod")
 
 
 @dataclass(frozen=True, eq=False)
@@ -16,7 +32,7 @@ class LoRAPair:
     """One LoRA pair: A (r, n) and B (m, r) with the widths of the stop condition.
 
     Attributes:
-        name: the module's qualified name, plus ``[adapter]`` for PEFT layers.
+        name: the module's :func:`canonical_name`, plus ``[adapter]`` for PEFT layers.
         A: the (r, n) parameter that Stable-LoRA shrinks.
         B: the (m, r) parameter.
         n: in_features, the width dividing ‖A‖_F.
@@ -71,6 +87,9 @@ def find_lora_pairs(
     factors are returned as unpaired: the stop condition ‖A‖_F/n ≤ ‖B‖_F/m is not
     defined for them.
 
+    Names are :func:`canonical_name`'s: without ``_orig_mod.`` (torch.compile) and a leading
+    ``module.`` (DDP).
+
     Args:
         model: any module tree.
 
@@ -81,6 +100,7 @@ def find_lora_pairs(
     pairs: list[LoRAPair] = []
     unpaired: list[tuple[str, nn.Parameter]] = []
     for name, module in model.named_modules():
+        name = canonical_name(name)
         if isinstance(module, LoRALinear):
             pairs.append(
                 LoRAPair(name, module.lora_A, module.lora_B, module.in_features,

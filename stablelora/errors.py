@@ -27,8 +27,8 @@ class ShrinkRateError(StableLoRAError):
 
 
 class PairingError(StableLoRAError):
-    """No LoRA pair of the model is trained by the wrapped optimizer."""
+    """Stable-LoRA cannot attach: not a torch optimizer, attached already, or no trained pair."""
 
 
 class StateDictError(StableLoRAError):
-    """A saved StableLoRA state that does not match the model's LoRA pairs."""
+    """An optimizer state without a Stable-LoRA entry, or one for other LoRA pairs."""

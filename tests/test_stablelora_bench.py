@@ -18,7 +18,7 @@ def test_help_is_fast_and_documents_the_flags():
     out = subprocess.run([sys.executable, "-m", "benchmarks.bench_shrinker", "--help"],
                          capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert time.perf_counter() - t0 < 5.0  # no torch import for --help (process start incl.)
-    for flag in ("--rounds", "--warmup", "--threads", "--toy-width", "--out"):
+    for flag in ("--rounds", "--warmup", "--threads", "--device", "--toy-width", "--out"):
         assert flag in out
 
 
@@ -26,6 +26,9 @@ def test_bad_flag_exits_2_without_traceback():
     run = subprocess.run([sys.executable, "-m", "benchmarks.bench_shrinker", "--rounds", "0"],
                          capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 2 and "Traceback" not in run.stderr
+    run = subprocess.run([sys.executable, "-m", "benchmarks.bench_shrinker", "--device", "nope"],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 2 and "Traceback" not in run.stderr and "--device" in run.stderr
 
 
 def test_tiny_run_writes_every_arm(tmp_path):
@@ -40,3 +43,5 @@ def test_tiny_run_writes_every_arm(tmp_path):
     assert (df.loc[df.setup == "peft", "pairs"] == 56).all()
     assert (df.loc[df.arm == "bare", "median_paired_ratio"] == 1.0).all()
     assert (df.loc[df.arm == "stablelora", "shrink_us"] > 0).all()
+    assert (df.loc[df.arm == "authors", "shrink_us"] > 0).all()
+    assert (df["device"] == "cpu").all()

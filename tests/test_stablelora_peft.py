@@ -1,4 +1,4 @@
-"""StableLoRA on a PEFT-wrapped tiny LLaMA built from a config (no download) vs Algorithm 1."""
+"""stablelora.attach on a PEFT-wrapped tiny LLaMA built from a config (offline) vs Algorithm 1."""
 
 import warnings
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from test_stablelora_reference import lockstep
 
-from stablelora import StableLoRA, find_lora_pairs
+from stablelora import attach, attachment, find_lora_pairs, stop_steps
 
 transformers = pytest.importorskip("transformers")
 peft = pytest.importorskip("peft")
@@ -59,12 +59,13 @@ def test_peft_model_matches_plain_algorithm1(optimizer, stop_condition):
     ref, ours = tiny_llama(), tiny_llama()
     make = OPTIMIZERS[optimizer]
     trainable = [p for p in ours.parameters() if p.requires_grad]
-    opt = StableLoRA(make(trainable), ours, shrink=0.05, stop_condition=stop_condition)
-    assert len(opt.names) == 12 and opt.names[0].endswith("q_proj[default]")
+    opt = attach(make(trainable), ours, shrink=0.05, stop_condition=stop_condition)
+    names = attachment(opt).names
+    assert len(names) == 12 and names[0].endswith("q_proj[default]")
     ref_pairs = reference_pairs(ref)
     stops = lockstep(ref, make([p for p in ref.parameters() if p.requires_grad]), ref_pairs,
                      ours, opt, lm_loss, 120, 0.05, stop_condition)
-    assert list(opt.stop_steps().values()) == stops
+    assert list(stop_steps(opt).values()) == stops
     if stop_condition:  # shrinking happened (B₀ = 0 in PEFT's init) and then stopped
         assert all(s is not None and s > 2 for s in stops)
 
@@ -80,8 +81,8 @@ def test_embedding_lora_and_dora_magnitudes_are_left_alone_with_one_warning():
     trainable = [p for p in model.parameters() if p.requires_grad]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        opt = StableLoRA(torch.optim.AdamW(trainable, lr=1e-2), model, shrink=0.05)
-    ours = [w for w in caught if "StableLoRA cannot pair" in str(w.message)]
+        opt = attach(torch.optim.AdamW(trainable, lr=1e-2), model, shrink=0.05)
+    ours = [w for w in caught if "Stable-LoRA cannot pair" in str(w.message)]
     assert len(ours) == 1 and "lora_embedding_A" in str(ours[0].message)
     before = magnitude.detach().clone()
     lm_loss(model, 0).backward()
@@ -96,5 +97,6 @@ def test_only_the_adapter_the_optimizer_trains_is_managed():
     trainable = [p for p in model.parameters() if p.requires_grad]
     pairs, _ = find_lora_pairs(model)
     assert len(pairs) == 4  # 2 layers x 2 adapters
-    opt = StableLoRA(torch.optim.AdamW(trainable, lr=1e-2), model, shrink=0.05)
-    assert len(opt.names) == 2 and all(n.endswith("[default]") for n in opt.names)
+    opt = attach(torch.optim.AdamW(trainable, lr=1e-2), model, shrink=0.05)
+    names = attachment(opt).names
+    assert len(names) == 2 and all(n.endswith("[default]") for n in names)

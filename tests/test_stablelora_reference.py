@@ -1,4 +1,4 @@
-"""StableLoRA against a plain, step-by-step Algorithm 1 written here, on LoRALinear models."""
+"""stablelora.attach against a plain Algorithm 1 written here, on LoRALinear models."""
 
 import io
 
@@ -6,7 +6,15 @@ import pytest
 import torch
 from torch import nn
 
-from stablelora import LoRALinear, PairingError, ShrinkRateError, StableLoRA, StateDictError
+from stablelora import (
+    LoRALinear,
+    PairingError,
+    ShrinkRateError,
+    StateDictError,
+    attach,
+    attachment,
+    stop_steps,
+)
 
 
 def algorithm1_shrink(pairs, stable, stops, t, lam, stop_condition):
@@ -25,7 +33,7 @@ def algorithm1_shrink(pairs, stable, stops, t, lam, stop_condition):
 
 
 def lockstep(ref_model, ref_opt, ref_pairs, model, opt, loss_fn, steps, lam, stop_condition):
-    """Train the reference and the StableLoRA run side by side; return the reference stops."""
+    """Train the reference and the attached run side by side; return the reference stops."""
     stable, stops = [False] * len(ref_pairs), [None] * len(ref_pairs)
     for t in range(1, steps + 1):
         for m, o in ((ref_model, ref_opt), (model, opt)):
@@ -76,10 +84,10 @@ OPTIMIZERS = {
 def test_matches_plain_algorithm1_for_300_steps(optimizer, stop_condition):
     ref, ours = two_layer(), two_layer()
     make = OPTIMIZERS[optimizer]
-    opt = StableLoRA(make(lora_params(ours)), ours, shrink=0.02, stop_condition=stop_condition)
+    opt = attach(make(lora_params(ours)), ours, shrink=0.02, stop_condition=stop_condition)
     stops = lockstep(ref, make(lora_params(ref)), pairs_of(ref), ours, opt, mse, 300, 0.02,
                      stop_condition)
-    assert opt.stop_steps() == dict(zip(["0", "2"], stops, strict=True))
+    assert stop_steps(opt) == dict(zip(["0", "2"], stops, strict=True))
     if stop_condition:  # shrinking happened for a while, then stopped, in every pair
         assert all(s is not None and s > 5 for s in stops)
     # and it mattered: a run of the bare optimizer ends elsewhere
@@ -101,37 +109,61 @@ def run(model, opt, steps, start=1):
 
 def test_state_dict_round_trip_resumes_where_it_was():
     straight = two_layer()
-    opt = StableLoRA(torch.optim.AdamW(lora_params(straight), lr=1e-2), straight, shrink=0.02)
+    opt = attach(torch.optim.AdamW(lora_params(straight), lr=1e-2), straight, shrink=0.02)
     run(straight, opt, 150)
     first = two_layer()
-    opt1 = StableLoRA(torch.optim.AdamW(lora_params(first), lr=1e-2), first, shrink=0.02)
+    opt1 = attach(torch.optim.AdamW(lora_params(first), lr=1e-2), first, shrink=0.02)
     run(first, opt1, 60)
-    stops_at_60 = opt1.stop_steps()
+    stops_at_60 = stop_steps(opt1)
     assert stops_at_60["2"] is not None and stops_at_60["0"] is None  # one stopped, one not
     buf = io.BytesIO()
     torch.save({"model": first.state_dict(), "opt": opt1.state_dict()}, buf)
     buf.seek(0)
     saved = torch.load(buf)
     resumed = two_layer(seed=5)  # different init: everything must come from the files
-    opt2 = StableLoRA(torch.optim.AdamW(lora_params(resumed), lr=1e-2), resumed, shrink=0.5)
+    opt2 = attach(torch.optim.AdamW(lora_params(resumed), lr=1e-2), resumed, shrink=0.5)
     resumed.load_state_dict(saved["model"])
     opt2.load_state_dict(saved["opt"])
-    assert opt2.stop_steps() == stops_at_60 and opt2.shrink == 0.02
+    assert stop_steps(opt2) == stops_at_60 and attachment(opt2).shrink == 0.02
     run(resumed, opt2, 90, start=61)
-    assert opt2.stop_steps() == opt.stop_steps()
+    assert stop_steps(opt2) == stop_steps(opt)
     for p, q in zip(resumed.parameters(), straight.parameters(), strict=True):
         torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
 
 
 def test_load_state_dict_rejects_other_pairs_and_other_dicts():
     model = two_layer()
-    opt = StableLoRA(torch.optim.SGD(lora_params(model), lr=0.1), model, shrink=0.1)
+    opt = attach(torch.optim.SGD(lora_params(model), lr=0.1), model, shrink=0.1)
     state = opt.state_dict()
     state["stable_lora"]["names"] = ["0", "9"]
     with pytest.raises(StateDictError, match="differ"):
         opt.load_state_dict(state)
-    with pytest.raises(StateDictError, match="not a StableLoRA state_dict"):
+    with pytest.raises(StateDictError, match="no Stable-LoRA entry"):
         opt.load_state_dict(torch.optim.SGD(lora_params(model), lr=0.1).state_dict())
+    plain = torch.optim.SGD(lora_params(model), lr=0.1)
+    plain.load_state_dict(opt.state_dict())  # a plain optimizer ignores the entry
+
+
+def test_state_dict_round_trip_keeps_the_schedule_in_charge():
+    """The old wrapper's bug: load_state_dict replaced param_groups behind the scheduler."""
+    runs = []
+    for round_trip in (False, True):
+        model = two_layer()
+        opt = attach(torch.optim.AdamW(lora_params(model), lr=1e-2), model, shrink=0.02)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: min(1.0, (t + 1) / 10))
+        if round_trip:  # what accelerate.prepare and Trainer's resume do
+            opt.load_state_dict(opt.state_dict())
+        for t in range(30):
+            opt.zero_grad()
+            mse(model, t).backward()
+            opt.step()
+            sched.step()
+        assert opt.param_groups[0]["lr"] == 1e-2
+        runs.append((model, stop_steps(opt)))
+    (a, stops_a), (b, stops_b) = runs
+    assert stops_a == stops_b
+    for p, q in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(p, q)
 
 
 def test_one_shrink_per_optimizer_step_under_gradient_accumulation():
@@ -139,7 +171,7 @@ def test_one_shrink_per_optimizer_step_under_gradient_accumulation():
     with torch.no_grad():
         model[0].lora_B.zero_()  # B = 0 keeps ‖A‖_F/n > ‖B‖_F/m true
     A0 = model[0].lora_A.detach().clone()
-    opt = StableLoRA(torch.optim.SGD([model[0].lora_A], lr=0.0), model, shrink=0.5)
+    opt = attach(torch.optim.SGD([model[0].lora_A], lr=0.0), model, shrink=0.5)
     for _ in range(3):
         for _ in range(4):  # four micro-batches per optimizer step
             mse(model, 0).backward()
@@ -155,7 +187,7 @@ def test_pair_without_grad_is_left_alone_and_others_follow_the_reference():
         h = torch.tanh(m[0](X))
         return (h ** 2).mean() + (((m[2](h) - Y) ** 2).mean() if t % 2 == 0 else 0.0)
 
-    opt = StableLoRA(torch.optim.AdamW(lora_params(ours), lr=1e-2), ours, shrink=0.05)
+    opt = attach(torch.optim.AdamW(lora_params(ours), lr=1e-2), ours, shrink=0.05)
     ref_opt = torch.optim.AdamW(lora_params(ref), lr=1e-2)
     stable, stops = [False, False], [None, None]
     for t in range(1, 61):
@@ -175,13 +207,13 @@ def test_pair_without_grad_is_left_alone_and_others_follow_the_reference():
             assert torch.equal(ours[2].lora_A, before)  # no grad: neither shrunk nor updated
         for p, q in zip(ours.parameters(), ref.parameters(), strict=True):
             torch.testing.assert_close(p, q, rtol=0, atol=1e-6)
-    assert stops[0] is not None and opt.stop_steps() == {"0": stops[0], "2": stops[1]}
+    assert stops[0] is not None and stop_steps(opt) == {"0": stops[0], "2": stops[1]}
 
 
 def test_closure_takes_the_gradient_before_the_shrink():
     a, b = two_layer(), two_layer()
-    opt_a = StableLoRA(torch.optim.AdamW(lora_params(a), lr=1e-2), a, shrink=0.05)
-    opt_b = StableLoRA(torch.optim.AdamW(lora_params(b), lr=1e-2), b, shrink=0.05)
+    opt_a = attach(torch.optim.AdamW(lora_params(a), lr=1e-2), a, shrink=0.05)
+    opt_b = attach(torch.optim.AdamW(lora_params(b), lr=1e-2), b, shrink=0.05)
     for t in range(20):
         def closure(t=t):
             opt_b.zero_grad()
@@ -199,25 +231,32 @@ def test_closure_takes_the_gradient_before_the_shrink():
         assert torch.equal(p, q)
 
 
-def test_works_with_lr_schedulers_and_keeps_the_optimizer_interface():
+def test_attach_returns_the_same_optimizer_that_schedulers_drive():
     model = two_layer()
     inner = torch.optim.SGD(lora_params(model), lr=0.1)
-    opt = StableLoRA(inner, model, shrink=0.1)
+    opt = attach(inner, model, shrink=0.1)
+    assert opt is inner and type(opt) is torch.optim.SGD
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
     run(model, opt, 2)
     sched.step()
-    assert opt.param_groups is inner.param_groups and inner.param_groups[0]["lr"] == 0.05
-    assert "StableLoRA(shrink=0.1" in repr(opt)
+    assert inner.param_groups[0]["lr"] == 0.05
+    assert attachment(opt).names == ["0", "2"] and list(opt.state_dict()) == [
+        "state", "param_groups", "stable_lora"]
 
 
 def test_errors_name_the_fix():
     model = two_layer()
     with pytest.raises(PairingError, match="torch.optim.Optimizer"):
-        StableLoRA(object(), model, shrink=0.1)
+        attach(object(), model, shrink=0.1)
     with pytest.raises(PairingError, match="no LoRA pair"):
-        StableLoRA(torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1), nn.Linear(2, 2), 0.1)
+        attach(torch.optim.SGD(nn.Linear(2, 2).parameters(), lr=0.1), nn.Linear(2, 2), shrink=0.1)
     with pytest.raises(ShrinkRateError):
-        StableLoRA(torch.optim.SGD(lora_params(model), lr=0.1), model, shrink=1.0)
+        attach(torch.optim.SGD(lora_params(model), lr=0.1), model, shrink=1.0)
+    opt = attach(torch.optim.SGD(lora_params(model), lr=0.1), model, shrink=0.1)
+    with pytest.raises(PairingError, match="already attached"):
+        attach(opt, model, shrink=0.1)
+    with pytest.raises(PairingError, match="call stablelora.attach"):
+        stop_steps(torch.optim.SGD(lora_params(model), lr=0.1))
 
 
 def test_bfloat16_pairs_follow_the_reference_and_tiny_shrink_warns():
@@ -225,10 +264,10 @@ def test_bfloat16_pairs_follow_the_reference_and_tiny_shrink_warns():
     layer = LoRALinear(64, 32, 4, init="A", sigma_A=0.3, dtype=torch.bfloat16)  # B₀ = 0
     before = layer.lora_A.detach().clone()
     ref = before.clone()
-    opt = StableLoRA(torch.optim.SGD(lora_params(layer), lr=0.0), layer, shrink=0.1)
+    opt = attach(torch.optim.SGD(lora_params(layer), lr=0.0), layer, shrink=0.1)
     algorithm1_shrink([(ref, layer.lora_B.detach(), 64, 32)], [False], [None], 1, 0.1, True)
     layer(torch.ones(2, 64, dtype=torch.bfloat16)).sum().backward()  # grads set: A is updated
     opt.step()
     assert torch.equal(layer.lora_A, ref) and not torch.equal(ref, before)
     with pytest.warns(UserWarning, match="rounds back"):
-        StableLoRA(torch.optim.SGD(lora_params(layer), lr=0.0), layer, shrink=1e-3)
+        attach(torch.optim.SGD(lora_params(layer), lr=0.0), layer, shrink=1e-3)
