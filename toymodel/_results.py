@@ -57,7 +57,7 @@ def _check_fields(path: Path, text: str, columns: list[str]) -> None:
 def _numeric(df: pd.DataFrame, path: Path, columns: list[str]) -> None:
     """Every value of ``columns`` parses as a number (empty is NaN)."""
     for col in columns:
-        if df[col].dtype == object:
+        if not pd.api.types.is_numeric_dtype(df[col]):
             values = pd.to_numeric(df[col], errors="coerce")
             bad = values.isna() & df[col].notna()
             if bad.any():
