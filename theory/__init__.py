@@ -6,6 +6,7 @@ from ._parse import parse_constraint, parse_expr, parse_system
 from ._predict import KEYS, OPTIMIZERS, Prediction, classify, predict
 from ._solver import Cell, Constraint, Implication, System, implies, satisfiable, solve
 from ._sympy import from_sympy, system_from_sympy, to_latex, to_sympy
+from ._time import TIME_SUMS, Crossover, Term, crossovers
 from .errors import (
     NullableConflictError,
     TheoryError,
@@ -18,10 +19,12 @@ __all__ = [
     "KEYS",
     "NEG_INF",
     "OPTIMIZERS",
+    "TIME_SUMS",
     "Cell",
     "Claim",
     "ClaimResult",
     "Constraint",
+    "Crossover",
     "GammaExpr",
     "Implication",
     "NullableConflictError",
@@ -29,6 +32,7 @@ __all__ = [
     "Statement",
     "StatementResult",
     "System",
+    "Term",
     "TheoryError",
     "TheoryInputError",
     "TheoryParseError",
@@ -36,6 +40,7 @@ __all__ = [
     "catalogue",
     "classify",
     "contract",
+    "crossovers",
     "exact",
     "from_sympy",
     "gamma_of_sum",

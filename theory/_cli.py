@@ -1,6 +1,7 @@
-"""``python -m theory predict|solve|implies|prove``: a thin CLI over the γ-calculus.
+"""``python -m theory predict|crossovers|solve|implies|prove``: a thin CLI over the γ-calculus.
 
     python -m theory predict --eta -1/2 --s 0 --A0Z 0 --B0 -inf --json
+    python -m theory crossovers --eta -3/2 --s 2 --A0Z 0 --B0 -inf
     python -m theory solve "A0Z <= eta + 1; max(A0Z, eta + 1) = 0" --nullable A0Z
     python -m theory implies "A0Z <= eta + 1" "max(A0Z, eta + 1) = eta + 1" --nullable A0Z
     python -m theory prove --all
@@ -19,7 +20,8 @@ from typing import Any, NoReturn
 
 __all__ = ["main"]
 
-_VALUE_FLAGS = {"--eta", "--s", "--A0Z", "--B0", "--eta-B", "--m-exp", "--dY-exp", "--nullable"}
+_VALUE_FLAGS = {"--eta", "--s", "--A0Z", "--B0", "--eta-B", "--m-exp", "--dY-exp", "--nullable",
+                "--tau"}
 _NEGATIVE = re.compile(r"^-(\d|inf|oo|∞)", re.IGNORECASE)
 
 
@@ -45,15 +47,8 @@ def _join_negative_values(argv: list[str]) -> list[str]:
     return out
 
 
-def _build() -> _Parser:
-    p = _Parser(prog="python -m theory",
-                description="Exact γ-calculus (max-plus over ℚ ∪ {−∞}) for LoRA width scaling: "
-                            "predictions, a solver, and the papers' statements proved.")
-    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
-
-    pr = sub.add_parser("predict", help="γ of δ₁, δ₂, δ₃, ΔY, A_tZ, B_t for one configuration",
-                        description="Predict the width exponents (per-entry RMS, Z = Θ(1), "
-                                    "m = n, r = Θ(1)) at the paper's steps t ≥ 1 and t = 0.")
+def _config_flags(pr: argparse.ArgumentParser) -> None:
+    """The flags of one configuration (predict, crossovers)."""
     pr.add_argument("--eta", required=True, help="γ[η] (= γ[η_A]), e.g. -1/2")
     pr.add_argument("--s", required=True, help="γ[s], the LoRA scaling exponent")
     pr.add_argument("--A0Z", required=True, help="γ[A₀Z] (σ-exponent + 1/2 for i.i.d. A₀; "
@@ -66,7 +61,32 @@ def _build() -> _Parser:
                                                    "(Algorithm 1), predicted after the stop")
     pr.add_argument("--m-exp", default="1", help="γ[m], output width (SGD only; default 1, m = n)")
     pr.add_argument("--dY-exp", default="0", help="γ[dY] per entry (SGD only; default 0)")
+    pr.add_argument("--time-sum", default="aligned",
+                    help="aligned | clt: a sum of t per-step updates is Θ(t·n^γ) (aligned, "
+                         "default, the papers' fixed Z) or Θ(t^(1/2)·n^γ) (random signs)")
+
+
+def _build() -> _Parser:
+    p = _Parser(prog="python -m theory",
+                description="Exact γ-calculus (max-plus over ℚ ∪ {−∞}) for LoRA width scaling: "
+                            "predictions, a solver, and the papers' statements proved.")
+    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
+
+    pr = sub.add_parser("predict", help="γ of δ₁, δ₂, δ₃, ΔY, A_tZ, B_t for one configuration",
+                        description="Predict the width exponents (per-entry RMS, Z = Θ(1), "
+                                    "m = n, r = Θ(1)) at the paper's steps t ≥ 1 and t = 0, "
+                                    "and at t = Θ(n^τ).")
+    _config_flags(pr)
+    pr.add_argument("--tau", default=None, help="evaluate every exponent at t = Θ(n^tau), "
+                                                "tau a rational >= 0 (e.g. 1/2)")
     pr.add_argument("--json", action="store_true", help="print one JSON object")
+
+    cr = sub.add_parser("crossovers", help="crossover steps t*(n) = Θ(n^τ*) per quantity",
+                        description="Where the dominant term of each quantity changes as t "
+                                    "grows with n: t*(n) = Θ(n^τ*), the two competing terms "
+                                    "and why. Same flags as predict.")
+    _config_flags(cr)
+    cr.add_argument("--json", action="store_true", help="print a JSON object")
 
     so = sub.add_parser("solve", help="the solution set of a system, as polyhedral cells",
                         description="Solve a ';'-separated system of max-plus (in)equalities "
@@ -95,12 +115,25 @@ def _build() -> _Parser:
     return p
 
 
-def _predict(a: argparse.Namespace) -> int:
-    from ._predict import KEYS, predict
+def _prediction(a: argparse.Namespace) -> Any:
+    from ._predict import predict
 
-    p = predict(a.eta, a.s, a.A0Z, a.B0, eta_B=a.eta_B, optimizer=a.optimizer,
-                shrink=a.shrink, m_exp=a.m_exp, dY_exp=a.dY_exp)
+    return predict(a.eta, a.s, a.A0Z, a.B0, eta_B=a.eta_B, optimizer=a.optimizer,
+                   shrink=a.shrink, m_exp=a.m_exp, dY_exp=a.dY_exp, time_sum=a.time_sum)
+
+
+def _predict(a: argparse.Namespace) -> int:
+    from ._maxplus import fmt_value
+    from ._predict import KEYS
+    from ._time import exact_tau
+
+    tau = None if a.tau is None else exact_tau(a.tau)
+    p = _prediction(a)
     j = p.to_json()
+    if tau is not None:
+        j["tau"] = str(tau)
+        j["gamma_tau"] = {k: None if v is None else fmt_value(v)
+                          for k, v in p.gamma_tau(tau).items()}
     if a.json:
         print(json.dumps(j, ensure_ascii=False))
         return 0
@@ -112,12 +145,45 @@ def _predict(a: argparse.Namespace) -> int:
     cols = [("t = 0", j["gamma_by_t"][0])]
     cols += [(f"t = {t}", g) for t, g in enumerate(j["gamma_by_t"]) if t > 0]
     cols.append((steady, j["gamma"]))
+    if tau is not None:
+        cols.append((f"t = n^{tau}", j["gamma_tau"]))
     print("quantity" + "".join(f"{c:>16}" for c, _ in cols))
     for k in KEYS:
         print(f"{k:<8}" + "".join(f"{str(g[k] if g[k] is not None else 'n/a'):>16}"
                                   for _, g in cols))
+    print("breakpoints τ* (t*(n) = Θ(n^τ*)): " + "; ".join(
+        f"{k} {', '.join(j['breakpoints'][k]) or '-'}" for k in KEYS))
     for k, why in j["reasons"].items():
         print(f"  {k}: {why}")
+    return 0
+
+
+def _crossovers(a: argparse.Namespace) -> int:
+    from ._predict import KEYS
+
+    p = _prediction(a)
+    found = p.crossovers()
+    div = p.divergence
+    if a.json:
+        print(json.dumps({"crossovers": [c.to_json() for c in found],
+                          "diverges_beyond": {k: None if div[k] is None else str(div[k])
+                                              for k in KEYS},
+                          "time_sum": a.time_sum}, ensure_ascii=False))
+        return 0
+    if not found:
+        print("no crossovers: no quantity changes its dominant term at any τ > 0 where it has "
+              "an exponent (t = Θ(n^τ))")
+    for c in found:
+        print(f"{c.quantity}: t*(n) = Θ(n^{c.tau}): {c.before.name} → {c.after.name}. "
+              f"{c.reason}")
+    for k in KEYS:
+        if div[k] is not None:
+            where = ("already at fixed t" if p.gamma_tau(0)[k] is None
+                     else f"for τ > {div[k]}, i.e. t ≫ n^{div[k]}")
+            print(f"{k}: no single exponent {where} (the recursion outgrows every power of t)")
+    for k, t in p.overtaken_at.items():
+        if t is not None:
+            print(f"{k}: at fixed steps the learned part overtakes the initialisation at t = {t}")
     return 0
 
 
@@ -194,8 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import TheoryError
 
     try:
-        return {"predict": _predict, "solve": _solve, "implies": _implies,
-                "prove": _prove}[args.cmd](args)
+        return {"predict": _predict, "crossovers": _crossovers, "solve": _solve,
+                "implies": _implies, "prove": _prove}[args.cmd](args)
     except (TheoryError, TypeError, _UsageError) as err:
         print(f"python -m theory {args.cmd}: error: {err}", file=sys.stderr)
         return 2

@@ -2,64 +2,62 @@
 
 The paper's max-plus recursion (Stable-LoRA Eq. 1–4; ICML Eq. 3, 16, 24–25) is run exactly,
 step by step, from t = 0, with the gradients that vanish when a factor of them is zero
-(B₀ = 0 ⇒ g_A⁰ = 0; A₀ = 0 ⇒ g_B⁰ = 0), until it reaches its fixed point.
+(B₀ = 0 ⇒ g_A⁰ = 0; A₀ = 0 ⇒ g_B⁰ = 0). Whether it settles is decided by its least fixed
+point (``theory._time``), not by how many steps looked alike: at t = Θ(n^τ) every exponent
+is a piecewise-affine function of τ, and τ = 0 is the fixed-step limit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
 from ._maxplus import NEG_INF, Value, exact, fmt_value, vadd, vmax
+from ._recursion import Config, step
 from ._shrink import shrink_prediction, shrinking_rows
+from ._time import KEYS, TIME_SUMS, Crossover, ExactAlgebra, TauModel, Term
 from .errors import TheoryInputError
 
 __all__ = ["KEYS", "OPTIMIZERS", "Prediction", "classify", "predict"]
 
-KEYS = ("delta1", "delta2", "delta3", "dY", "AtZ", "Bt")
 OPTIMIZERS = {"adam": "normalised", "adamw": "normalised", "signsgd": "normalised", "sgd": "sgd"}
 SHRINK_MODES = (None, "stop", "nostop")
-_HORIZON = 8  # a 2-variable max-plus recursion reaches its fixed point (or grows) within this
+_HORIZON = 8  # fixed steps shown (gamma_by_t) when the recursion does not settle
 
 
-@dataclass(frozen=True)
-class _Config:
-    etaA: Value
-    etaB: Value
-    s: Value
-    A0Z: Value
-    B0: Value
-    sgd: bool
-    m: Fraction
-    dY: Value
-
-
-def _trajectory(c: _Config) -> list[dict[str, Value]]:
-    """Exact γ of every quantity at the paper's steps t = 0 … _HORIZON."""
+def _trajectory(c: Config, horizon: int = _HORIZON) -> list[dict[str, Value]]:
+    """Exact γ of every quantity at the paper's steps t = 0 … horizon (a fixed t, n → ∞)."""
+    alg = ExactAlgebra(Fraction(0))  # a sum of a fixed number of Θ(n^γ) terms is Θ(n^γ)
     aZl: Value = NEG_INF  # learned part of A_tZ (aligned with Z)
     bl: Value = NEG_INF  # learned part of B_t (aligned with dY)
     rows = []
-    for _ in range(_HORIZON + 1):
-        aZ, b = vmax(c.A0Z, aZl), vmax(c.B0, bl)
-        if c.sgd:  # ICML Eq. (23)–(24), generalised to m outputs: raw gradients
-            dy = vmax(c.dY, vadd(c.s, b, aZ))  # dY ∝ Y − T with Y = s·B·AZ (ICML's U_t)
-            bdy = vmax(vadd(c.B0, c.m / 2, dy), vadd(bl, c.m, dy),  # Bᵀ·dY over m: i.i.d. B₀,
-                       vadd(c.s, c.B0, c.B0, c.m, aZ))  # learned B ∥ dY, B₀ᵀB₀ in s·BᵀB·AZ
-            gAZ = vadd(c.s, bdy, Fraction(1))  # g_A = s·(Bᵀ dY)·Zᵀ, then ·Z: aligned, +1
-            gB = vadd(c.s, dy, aZ)  # g_B = s·dY·(A Z)ᵀ
-        else:  # normalised: Θ(1) entries (Sec. 2.4) unless the raw gradient is exactly 0
-            gAZ = Fraction(1) if vadd(c.s, b) is not NEG_INF else NEG_INF  # Assumption 1
-            gB = Fraction(0) if vadd(c.s, aZ) is not NEG_INF else NEG_INF
-        d1 = vadd(c.s, c.etaB, gB, aZ)
-        d2 = vadd(c.s, c.etaA, b, gAZ)
-        d3 = vadd(c.s, c.etaA, c.etaB, gB, gAZ)
-        rows.append({"delta1": d1, "delta2": d2, "delta3": d3, "dY": vmax(d1, d2, d3),
-                     "AtZ": aZ, "Bt": b, "gAZ": gAZ, "gB": gB, "AZl": aZl, "Bl": bl})
-        aZl = vmax(aZl, vadd(c.etaA, gAZ))
-        bl = vmax(bl, vadd(c.etaB, gB))
+    for _ in range(horizon + 1):
+        row = step(alg, c, aZl, bl)
+        rows.append(row)
+        aZl, bl = vmax(aZl, row["incA"]), vmax(bl, row["incB"])
     return rows
 
+
+def _overtaken_at(c: Config, key: str, init: Value, limit: int = 100_000) -> int | None:
+    """The first fixed step t at which the learned part of A_tZ / B_t strictly exceeds the
+    initialisation, when the fixed-step recursion grows without bound (else None).
+
+    Exponents are rationals with bounded denominators, so a growing learned part gains at
+    least a fixed amount per change and overtakes any finite init after finitely many steps.
+    """
+    if init is NEG_INF:
+        return None
+    learned = "AZl" if key == "AtZ" else "Bl"
+    alg = ExactAlgebra(Fraction(0))
+    aZl: Value = NEG_INF
+    bl: Value = NEG_INF
+    for t in range(limit):
+        row = step(alg, c, aZl, bl)
+        if row[learned] is not NEG_INF and row[learned] > init:  # type: ignore[operator]
+            return t
+        aZl, bl = vmax(aZl, row["incA"]), vmax(bl, row["incB"])
+    raise AssertionError(f"the learned part of {key} did not overtake within {limit} steps")
 
 def _sympy_value(v: Value | None) -> Any:
     import sympy
@@ -112,6 +110,14 @@ class Prediction:
     (``reasons`` says why); ``to_json`` writes it as null. With a shrink mode,
     ``gamma_shrinking_t(t)`` is the prediction at a step t at which A is still being shrunk
     (the step's ΔA includes −λA_t).
+
+    ``stable`` is Definition 1 at every fixed step t ≥ 1 (the paper's t; after the stop with
+    a shrink mode); ``stable_from`` is the first step t₀ with γ[ΔY_t] = 0 for all t ≥ t₀
+    (Definition 1 read literally, the first update t = 0 included, is ``stable_from == 0``).
+
+    Time as an exponent (``theory._time``): ``gamma_tau(τ)`` is γ at t = Θ(n^τ),
+    ``terms(key)`` the competing terms Θ(t^a·n^b), ``breakpoints`` the τ* > 0 where the
+    dominant term changes, ``divergence`` the τ beyond which a quantity has no exponent.
     """
 
     case: str
@@ -122,6 +128,52 @@ class Prediction:
     steady_from: int | None
     transient: tuple[dict[str, Any], ...] = field(repr=False)
     while_shrinking: tuple[dict[str, Any], ...] | None = field(default=None, repr=False)
+    stable_from: int | None = None
+    tau_model: TauModel | None = field(default=None, repr=False, compare=False)
+    overtaken_at: dict[str, int | None] = field(default_factory=dict)
+
+    def _model(self) -> TauModel:
+        if self.tau_model is None:
+            raise TheoryInputError("this Prediction was built without a τ model: use predict()")
+        return self.tau_model
+
+    def gamma_tau(self, tau: object) -> dict[str, Value | None]:
+        """γ of each quantity at t = Θ(n^τ) (exact; τ a rational ≥ 0 as int, Fraction, "1/2").
+
+        τ = 0 is the fixed-step limit (``gamma`` wherever the recursion settles). ``None``
+        where no single exponent exists: the recursion grows faster than any power of t
+        (see ``divergence``), or τ lies beyond what the model covers (AdamW, ``nostop``).
+
+        Raises:
+            TypeError: a float τ.
+            TheoryInputError: a negative or non-rational τ.
+        """
+        return self._model().gamma(tau)
+
+    def terms(self, key: str) -> tuple[Term, ...]:
+        """The competing terms Θ(t^a·n^b) of ``key``, in the order they dominate as τ grows.
+
+        Raises:
+            TheoryInputError: ``key`` not in KEYS.
+        """
+        return self._model().terms(key)
+
+    @property
+    def breakpoints(self) -> dict[str, tuple[Fraction, ...]]:
+        """Per quantity, the sorted τ* > 0 where the dominant term changes."""
+        return dict(self._model().breakpoints)
+
+    @property
+    def divergence(self) -> dict[str, Fraction | None]:
+        """Per quantity, the τ beyond which it has no exponent (None: it has one for all τ).
+
+        0 with ``gamma_tau(0)[key] is None`` means it grows with t already at fixed steps.
+        """
+        return dict(self._model().divergence)
+
+    def crossovers(self) -> list[Crossover]:
+        """Every change of dominant term (see :func:`theory.crossovers`)."""
+        return self._model().crossovers()
 
     def gamma_t(self, t: int) -> dict[str, Any]:
         """The γ of each quantity at the paper's step t (sims step k = t + 1), as sympy.
@@ -158,20 +210,31 @@ class Prediction:
             return {k: None if v is None else ("-oo" if v.is_infinite else str(v))
                     for k, v in d.items()}
 
+        m = self.tau_model
+        tau_part: dict[str, Any] = {} if m is None else {
+            "breakpoints": {k: [str(x) for x in m.breakpoints[k]] for k in KEYS},
+            "diverges_beyond": {k: None if m.divergence[k] is None else str(m.divergence[k])
+                                for k in KEYS},
+            "tau_valid_up_to": None if m.valid_up_to is None else str(m.valid_up_to),
+            "time_sum": m.time_sum,
+        }
         return {
             "case": self.case,
             "stable": self.stable,
+            "stable_from": self.stable_from,
             "gamma": strs(self.gamma),
             "gamma_step0": strs(self.gamma_step0),
             "steady_from": self.steady_from,
             "gamma_by_t": [strs(g) for g in self.transient],
             **({"gamma_while_shrinking_by_t": [strs(g) for g in self.while_shrinking]}
                if self.while_shrinking is not None else {}),
+            "overtaken_at_step": dict(self.overtaken_at),
+            **tau_part,
             "reasons": dict(self.reasons),
         }
 
 
-def _reasons(c: _Config, row: dict[str, Value], row0: dict[str, Value]) -> dict[str, str]:
+def _reasons(c: Config, row: dict[str, Value], row0: dict[str, Value]) -> dict[str, str]:
     gB_why = ("raw g_B ∝ s·dY·(A_tZ)ᵀ is exactly 0" if row["gB"] is NEG_INF else
               "Θ(1) after normalisation (Sec. 2.4)") if not c.sgd else \
         f"SGD: γ[g_B] = γ[s] + γ[dY] + γ[A_tZ] = {_f(row['gB'])} (ICML Eq. 24, dY ∝ Y_t − T)"
@@ -211,6 +274,7 @@ def predict(
     shrink: str | None = None,
     m_exp: object = 1,
     dY_exp: object = 0,
+    time_sum: str = "aligned",
 ) -> Prediction:
     """Predict γ of δ₁, δ₂, δ₃, ΔY, A_tZ, B_t (Stable-LoRA Eq. 1–6, ICML Eq. 3–5, 24–30).
 
@@ -239,14 +303,21 @@ def predict(
             prediction is then for the steps after the stop condition has fired.
         m_exp: γ[m], the output width (SGD only).
         dY_exp: γ of the loss gradient dY per entry (SGD only).
+        time_sum: how t per-step updates add up at t = Θ(n^τ): ``"aligned"`` (one sign, the
+            papers' fixed-Z setting: Σ of t terms Θ(n^γ) is Θ(t·n^γ)) or ``"clt"``
+            (independent random signs: Θ(t^{1/2}·n^γ)). Only ``gamma_tau`` and the τ
+            outputs depend on it.
 
     Returns:
         A :class:`Prediction`.
 
     Raises:
         TypeError: a float exponent.
-        TheoryInputError: a non-rational exponent, an unknown optimizer or shrink mode.
+        TheoryInputError: a non-rational exponent, an unknown optimizer, shrink mode or
+            time_sum.
     """
+    if time_sum not in TIME_SUMS:
+        raise TheoryInputError(f"unknown time_sum {time_sum!r}: use 'aligned' or 'clt'")
     if optimizer not in OPTIMIZERS:
         raise TheoryInputError(
             f"unknown optimizer {optimizer!r}: use one of {', '.join(sorted(OPTIMIZERS))}"
@@ -257,15 +328,19 @@ def predict(
     m = exact(m_exp)
     if m is NEG_INF:
         raise TheoryInputError("m_exp must be a finite rational (m = n^m_exp)")
-    c = _Config(etaA, etaA if eta_B is None else exact(eta_B), exact(s), exact(A0Z),
-                exact(B0), OPTIMIZERS[optimizer] == "sgd", m, exact(dY_exp))  # type: ignore[arg-type]
+    c = Config(etaA, etaA if eta_B is None else exact(eta_B), exact(s), exact(A0Z),
+               exact(B0), OPTIMIZERS[optimizer] == "sgd", m, exact(dY_exp),  # type: ignore[arg-type]
+               decay=optimizer == "adamw")
+    valid = _tau_limit(c, shrink)
+    model = TauModel(c, time_sum, valid)
+    g0 = model.gamma(0)  # the least fixed point at fixed t: None where it grows with t
     rows = _trajectory(c)
     last = rows[-1]
-    stationary = all(rows[-2][k] == last[k] for k in (*KEYS, "AZl", "Bl"))
+    stationary = all(v is not None for v in g0.values())
     steady_from = None
     if stationary:
         steady_from = next(t for t in range(1, len(rows))
-                           if all(rows[u][k] == last[k] for u in range(t, len(rows))
+                           if all(rows[u][k] == g0[k] for u in range(t, len(rows))
                                   for k in KEYS))
     reasons = _reasons(c, rows[steady_from or -1], rows[0])
     if c.sgd:
@@ -277,24 +352,42 @@ def predict(
         reasons["case"] = (f"Stable-LoRA Sec. 3.2: γ[A₀Z] = {_f(c.A0Z)} vs γ[η_A] + 1 = "
                            f"{_f(vadd(c.etaA, Fraction(1)))}, γ[B₀] = {_f(c.B0)} vs γ[η_B] = "
                            f"{_f(c.etaB)}.")
-    settled = {k: all(r[k] == last[k] for r in rows[-4:]) for k in KEYS}
-    gamma: dict[str, Any] = {k: _sympy_value(last[k]) if stationary or settled[k] else None
-                             for k in KEYS}
-    if not stationary:
-        for k in KEYS:
-            if gamma[k] is None:
-                reasons[k] = (f"not predictable as one exponent: the recursion grows with t "
-                              f"({_f(rows[1][k])} at t = 1, {_f(last[k])} at t = {_HORIZON}); "
-                              f"{reasons[k]}")
-    stable = stationary and all(rows[t]["dY"] == 0 for t in range(1, len(rows)))
+    gamma: dict[str, Any] = {k: _sympy_value(g0[k]) for k in KEYS}
+    overtaken: dict[str, int | None] = {"AtZ": None, "Bt": None}
+    for k in KEYS:
+        if gamma[k] is None:
+            reasons[k] = (f"no single exponent: the fixed-step recursion grows with t "
+                          f"({_f(rows[1][k])} at t = 1, {_f(last[k])} at t = {_HORIZON}, no "
+                          f"fixed point){_growth_why(c)}; {reasons[k]}")
+    for k, init in (("AtZ", c.A0Z), ("Bt", c.B0)):
+        if gamma[k] is None and init is not NEG_INF:
+            overtaken[k] = t = _overtaken_at(c, k, init)
+            reasons[k] = (f"{reasons[k]} The initialisation {_f(init)} dominates up to t = "
+                          f"{t - 1}; the learned part overtakes it at t = {t} and keeps "
+                          f"growing.")
+    stable = stationary and g0["dY"] == 0 and all(r["dY"] == 0 for r in rows[1:])
+    stable_from = (next(t for t in range(len(rows)) if all(r["dY"] == 0 for r in rows[t:]))
+                   if stationary and g0["dY"] == 0 else None)
     plain_steady = steady_from
     if shrink is not None:
-        stable, gamma, steady_from = shrink_prediction(c, last, shrink, gamma, reasons)
+        stable, gamma, steady_from, a0z_after = shrink_prediction(c, last, shrink, gamma,
+                                                                    reasons)
+        stable_from = None  # the stop step grows like log n
+        if a0z_after is None:
+            none = frozenset(k for k in KEYS if gamma[k] is None)
+            model = TauModel(c, time_sum, valid, none)
+        else:
+            model = TauModel(replace(c, A0Z=a0z_after), time_sum, valid)
     when = "after the stop" if shrink is not None else "for every t ≥ 1"
     reasons["stable"] = (
         f"γ[ΔY_t] = 0 {when} (Definition 1)." if stable else
         f"γ[ΔY_t] ≠ 0 (or not one exponent) {when}: Definition 1 fails."
     )
+    if shrink is None:
+        reasons["stable"] += (" Including the first update t = 0 as well." if stable_from == 0
+                              else f" From t = {stable_from} on; not at t = 0, so Definition 1 "
+                              f"read for every t including the first update fails."
+                              if stable_from is not None else "")
     if shrink is not None:
         transient = rows[:1]  # the stop step grows like log n: only t = 0 is a fixed step
     elif steady_from is not None:
@@ -310,4 +403,29 @@ def predict(
         reasons["while_shrinking"] = (
             "While A is still shrunk, the step's ΔA = −λA_t − η_A g_A includes the shrink: "
             "γ[ΔA Z] = max(γ[A_tZ], γ[η_A] + 1) enters δ₂ and δ₃ (see gamma_shrinking_t).")
-    return Prediction(case, stable, gamma, by_t[0], reasons, steady_from, by_t, shrinking)
+    return Prediction(case, stable, gamma, by_t[0], reasons, steady_from, by_t, shrinking,
+                      stable_from, model, overtaken)
+
+
+def _tau_limit(c: Config, shrink: str | None) -> Fraction | None:
+    """The largest τ the unrolled recursion describes (None: every τ ≥ 0).
+
+    AdamW: A_{t+1} = (1 − η_A w)A_t − η_A g_A; (1 − ηw)^t is Θ(1) only while t·n^{γ[η]} =
+    O(1), i.e. τ ≤ −γ[η] (beyond, A₀'s remnant decays like e^{−ηwt} and the learned sum
+    saturates after ~1/(ηw) steps: not a power of t). ``nostop``: A is shrunk again whenever
+    ‖A‖_F/n > ‖B‖_F/m, which B's growth with t can trigger: only τ = 0 is modelled.
+    """
+    lims = []
+    if c.decay:
+        lims += [max(Fraction(0), -e) for e in (c.etaA, c.etaB) if e is not NEG_INF]  # type: ignore[operator]
+    if shrink == "nostop":
+        lims.append(Fraction(0))
+    return min(lims) if lims else None
+
+
+def _growth_why(c: Config) -> str:
+    if c.decay and any(e is not NEG_INF and e > 0 for e in (c.etaA, c.etaB)):  # type: ignore[operator]
+        return " (AdamW with γ[η] > 0: the decay factor 1 − ηw is Θ(n^{γ[η]}), not Θ(1))"
+    if c.sgd:
+        return " (SGD: the gradients grow with A and B, a positive feedback loop)"
+    return ""

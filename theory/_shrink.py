@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ._maxplus import NEG_INF, Value, fmt_value, vadd, vmax
 
 if TYPE_CHECKING:
-    from ._predict import _Config
+    from ._recursion import Config
 
 __all__ = ["shrink_prediction", "shrinking_rows"]
 
@@ -31,8 +31,8 @@ def _sym(v: Value) -> Any:
 
 
 def shrink_prediction(
-    c: _Config, last: dict[str, Value], mode: str, gamma: dict[str, Any], reasons: dict[str, str]
-) -> tuple[bool, dict[str, Any], None]:
+    c: Config, last: dict[str, Value], mode: str, gamma: dict[str, Any], reasons: dict[str, str]
+) -> tuple[bool, dict[str, Any], None, Value | None]:
     """γ after the stop condition has fired (Stable-LoRA Sec. 4 bound on γ[A_N Z]).
 
     γ[A_NZ] = max(N·γ[1−λ] + γ[A₀Z], γ[η_A] + 1) with N·γ[1−λ] = L set by the stop
@@ -41,8 +41,11 @@ def shrink_prediction(
     updated in place.
 
     Returns:
-        (stable, gamma, steady_from) with steady_from ``None``: the stop step grows like
-        log n, so no fixed step index is "after the stop" at every width.
+        (stable, gamma, steady_from, A0Z_after) with steady_from ``None``: the stop step
+        grows like log n, so no fixed step index is "after the stop" at every width.
+        A0Z_after is γ of A₀'s remnant times Z after the stop, the initialisation the
+        recursion continues from (``None`` where ``delta1``, ``dY``, ``AtZ`` are not
+        predictable).
     """
     out = dict(gamma)
     tag = {"stop": "Algorithm 1 with its stop condition",
@@ -53,12 +56,12 @@ def shrink_prediction(
             reasons[k] = ("not predicted: the shrinkage analysis (Stable-LoRA Sec. 4) assumes "
                           "normalised gradients; with SGD the gradients depend on A itself.")
         reasons["shrink"] = f"{tag} with SGD: outside the paper's analysis."
-        return False, out, None
+        return False, out, None, None
     bB = last["Bt"]
     learned_A = c.etaA if last["gAZ"] is not NEG_INF else NEG_INF  # per-entry η_A·Σ g_A
     if c.A0Z is NEG_INF:
         reasons["shrink"] = f"{tag}: A₀ = 0 leaves nothing to shrink; the prediction is unchanged."
-        return out["dY"] == 0, out, None
+        return out["dY"] == 0, out, None, c.A0Z
     a0 = vadd(c.A0Z, -_HALF)
     if bB is NEG_INF or learned_A > bB:  # type: ignore[operator]
         for k in ("delta1", "dY", "AtZ"):
@@ -70,7 +73,7 @@ def shrink_prediction(
                 f"against log n, not on one exponent."
             )
         reasons["shrink"] = f"{tag}: the stop condition never holds in γ terms."
-        return False, out, None
+        return False, out, None, None
     remnant = a0 if a0 <= bB else bB  # type: ignore[operator]
     atz = vmax(vadd(remnant, _HALF), last["AZl"])
     d1 = vadd(c.s, c.etaB, last["gB"], atz)
@@ -95,10 +98,10 @@ def shrink_prediction(
     )
     reasons["dY"] = (f"ΔY after the stop: max({fmt_value(d1)}, {fmt_value(last['delta2'])}, "
                      f"{fmt_value(last['delta3'])}) = {fmt_value(dy)}.")
-    return dy == 0, out, None
+    return dy == 0, out, None, vadd(remnant, _HALF)
 
 
-def shrinking_rows(c: _Config, rows: list[dict[str, Value]]) -> list[dict[str, Value]]:
+def shrinking_rows(c: Config, rows: list[dict[str, Value]]) -> list[dict[str, Value]]:
     """γ at each step t at which A is still being shrunk (Algorithm 1 before the stop).
 
     A fixed λ leaves γ[A_tZ] as without shrinkage, but the step's actual change

@@ -1,0 +1,394 @@
+"""Time as an exponent: t = Θ(n^τ), every γ a piecewise-affine function of τ ≥ 0, exact.
+
+A quantity after t steps is a max of terms Θ(t^a·n^b), so at t = Θ(n^τ) its exponent is
+γ(τ) = max_i (b_i + a_i·τ). A sum of t aligned per-step contributions Θ(u^a·n^b) is
+Θ(t^{a+1}·n^b) (``time_sum="aligned"``, the papers' fixed-Z setting: Stable-LoRA Eq. (4),
+ICML Eq. (24), (29) sum the updates with one sign); a sum with independent random signs is
+Θ(t^{a+1/2}·n^b) (``"clt"``). The recursion of :mod:`theory._recursion` is unrolled
+symbolically: its learned parts satisfy X = Σ_t increments(X), a monotone max-plus system,
+whose least fixed point at a given τ is reached after at most d + 1 Kleene iterations
+(d = 2 learned parts: a derivation tree with a repeated variable on a path can be pumped,
+which either adds a weight ≤ 0 or makes the fixed point +∞). A learned part that still
+grows after 2d + 2 iterations therefore has no exponent (+∞ in γ: a positive feedback loop,
+e.g. SGD with a too-large η, whose growth is exponential in t); everything that depends on it
+has none either.
+
+>>> from theory import predict
+>>> p = predict("-3/2", 2, 0, "-inf")           # small η with Kaiming A₀ (mixed case)
+>>> p.gamma_tau(1)["AtZ"], p.breakpoints["AtZ"]
+(Fraction(1, 2), (Fraction(1, 2),))
+>>> [t.name for t in p.terms("AtZ")]
+['A₀Z (initialisation)', 'learned part η_A·Σ g_A Z']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from itertools import pairwise
+from typing import Any
+
+from ._maxplus import NEG_INF, Value, exact, fmt_value, vmax
+from ._recursion import Config, step
+from .errors import TheoryInputError
+
+__all__ = ["KEYS", "TIME_SUMS", "Crossover", "TauModel", "Term", "crossovers", "exact_tau"]
+
+KEYS = ("delta1", "delta2", "delta3", "dY", "AtZ", "Bt")
+TIME_SUMS = {"aligned": Fraction(1), "clt": Fraction(1, 2)}
+_D = 2  # learned parts in the state: η_A·Σ g_A Z and η_B·Σ g_B
+_SETTLED, _PROBE = 2 * _D + 2, 4 * _D + 4  # Kleene iterations compared to find growth
+
+_ATOM = {"A₀Z": "A₀Z (initialisation)", "B₀": "B₀ (initialisation)",
+         "ΣA": "learned part η_A·Σ g_A Z", "ΣB": "learned part η_B·Σ g_B",
+         "target": "the target part of dY"}
+_SHORT = {"A₀Z": "A₀Z", "B₀": "B₀", "ΣA": "learned A_tZ", "ΣB": "learned B_t",
+          "target": "target"}
+
+
+class _PosInf:
+    """+∞ as an exponent: a quantity that outgrows every power of n (no exponent)."""
+
+    def __repr__(self) -> str:
+        return "+oo"
+
+
+POS_INF = _PosInf()
+
+
+@dataclass(frozen=True)
+class Term:
+    """A contribution Θ(t^t_exp · n^n_exp) to a quantity.
+
+    At a fixed step t a width sweep measures the slope ``n_exp`` while this term dominates;
+    along t = Θ(n^τ) it contributes n_exp + t_exp·τ.
+    """
+
+    name: str  # human name, e.g. "A₀Z (initialisation)", "learned part η_A·Σ g_A Z"
+    n_exp: Value  # exponent of n
+    t_exp: Fraction  # exponent of t
+
+    def at(self, tau: object) -> Value:
+        """The exponent n_exp + t_exp·τ of this term at t = Θ(n^τ)."""
+        if self.n_exp is NEG_INF:
+            return NEG_INF
+        return self.n_exp + self.t_exp * exact_tau(tau)  # type: ignore[operator]
+
+    def theta(self) -> str:
+        """``"t·n^-1/2"``-style text for Θ(·)."""
+        parts = []
+        if self.t_exp != 0:
+            parts.append("t" if self.t_exp == 1 else f"t^{self.t_exp}")
+        if self.n_exp != 0:
+            parts.append(f"n^{fmt_value(self.n_exp)}")
+        return "·".join(parts) or "1"
+
+
+@dataclass(frozen=True)
+class Crossover:
+    """Where the dominant term of a quantity changes: t*(n) = Θ(n^τ*), n*(t) = Θ(t^{1/τ*})."""
+
+    quantity: str  # one of KEYS
+    tau: Fraction  # τ*
+    before: Term  # dominant for τ < τ* (large widths at a fixed step)
+    after: Term  # dominant for τ > τ* (small widths at a fixed step)
+    reason: str  # one sentence
+
+    def to_json(self) -> dict[str, Any]:
+        """Strings for exponents, as ``predict --json``."""
+        def term(t: Term) -> dict[str, str]:
+            return {"name": t.name, "n_exp": fmt_value(t.n_exp), "t_exp": str(t.t_exp)}
+
+        return {"quantity": self.quantity, "tau": str(self.tau), "before": term(self.before),
+                "after": term(self.after), "reason": self.reason}
+
+
+def exact_tau(tau: object) -> Fraction:
+    """τ as an exact rational ≥ 0.
+
+    Raises:
+        TypeError: a float.
+        TheoryInputError: not a rational, −∞, or negative.
+    """
+    v = exact(tau)
+    if v is NEG_INF or v < 0:  # type: ignore[operator]
+        raise TheoryInputError(f"tau must be a rational >= 0 (t = n^tau), got {tau!r}")
+    return v  # type: ignore[return-value]
+
+
+# ---- exact values with +∞, at one τ ------------------------------------------------------
+
+def _xadd(*xs: Any) -> Any:
+    if any(x is NEG_INF for x in xs):
+        return NEG_INF
+    if any(x is POS_INF for x in xs):
+        return POS_INF
+    return sum(xs, Fraction(0))
+
+
+def _xmax(*xs: Any) -> Any:
+    return POS_INF if any(x is POS_INF for x in xs) else vmax(*xs)
+
+
+class ExactAlgebra:
+    """Exponents at one τ; ``integ`` adds τ·(1 or 1/2): Σ of t = n^τ per-step terms."""
+
+    def __init__(self, shift: Fraction) -> None:
+        self.shift = shift
+
+    def const(self, v: Value, atom: str = "") -> Any:
+        return v
+
+    def add(self, *xs: Any) -> Any:
+        return _xadd(*xs)
+
+    def mx(self, *xs: Any) -> Any:
+        return _xmax(*xs)
+
+    def nonzero(self, x: Any) -> Any:
+        return NEG_INF if x is NEG_INF else Fraction(0)
+
+    def integ(self, x: Any, atom: str) -> Any:
+        return _xadd(x, self.shift)
+
+
+# ---- sets of terms t^a·n^b -----------------------------------------------------------------
+
+@dataclass(frozen=True, order=True)
+class _Tm:
+    a: Fraction  # exponent of t
+    b: Fraction  # exponent of n
+    atoms: tuple[str, ...]  # the factors that are not constants (sorted), for its name
+    via: tuple[str, ...] = ()  # for a learned part: the atoms of its per-step increment
+
+    def at(self, tau: Fraction) -> Fraction:
+        return self.b + self.a * tau
+
+
+def _preferred(t: _Tm) -> tuple[int, _Tm]:
+    return (len(t.atoms) + len(t.via), t)
+
+
+def _envelope(terms: Any, hi: Fraction | None = None) -> tuple[list[_Tm], list[Fraction]]:
+    """The terms on the upper envelope of b + a·τ over [0, hi] and the τ where it turns.
+
+    A term that only touches the envelope at one point is dropped; of equal lines the one
+    with the simplest name is kept.
+    """
+    best: dict[tuple[Fraction, Fraction], _Tm] = {}
+    for t in terms:
+        k = (t.a, t.b)
+        if k not in best or _preferred(t) < _preferred(best[k]):
+            best[k] = t
+    lines = list(best.values())
+    if not lines:
+        return [], []
+    cur = max(lines, key=lambda t: (t.b, t.a))  # at τ = 0; a tie goes to the steeper line
+    pieces, turns = [cur], []
+    while True:
+        nxt: tuple[Fraction, Fraction] | None = None
+        pick: _Tm | None = None
+        for t in lines:
+            if t.a <= cur.a:
+                continue
+            x = (cur.b - t.b) / (t.a - cur.a)
+            if nxt is None or (x, -t.a) < nxt:
+                nxt, pick = (x, -t.a), t
+        if pick is None or nxt is None or (hi is not None and nxt[0] >= hi):
+            return pieces, turns
+        pieces.append(pick)
+        turns.append(nxt[0])
+        cur = pick
+
+
+class TermAlgebra:
+    """Sets of terms, kept to their upper envelope over τ ≥ 0; ``integ`` adds 1 or 1/2 to a."""
+
+    def __init__(self, inc: Fraction) -> None:
+        self.inc = inc
+
+    def const(self, v: Value, atom: str = "") -> tuple[_Tm, ...]:
+        if v is NEG_INF:
+            return ()
+        return (_Tm(Fraction(0), v, (atom,) if atom else ()),)  # type: ignore[arg-type]
+
+    def add(self, *xs: tuple[_Tm, ...]) -> tuple[_Tm, ...]:
+        acc: list[_Tm] = [_Tm(Fraction(0), Fraction(0), ())]
+        for x in xs:
+            acc = [_Tm(p.a + q.a, p.b + q.b, tuple(sorted(p.atoms + q.atoms)),
+                       p.via + q.via if len(p.atoms + q.atoms) == 1 else ())
+                   for p in acc for q in x]
+            acc = _envelope(acc)[0]
+        return tuple(acc)
+
+    def mx(self, *xs: tuple[_Tm, ...]) -> tuple[_Tm, ...]:
+        return tuple(_envelope([t for x in xs for t in x])[0])
+
+    def nonzero(self, x: tuple[_Tm, ...]) -> tuple[_Tm, ...]:
+        return (_Tm(Fraction(0), Fraction(0), ()),) if x else ()
+
+    def integ(self, x: tuple[_Tm, ...], atom: str) -> tuple[_Tm, ...]:
+        return tuple(_envelope([_Tm(t.a + self.inc, t.b, (atom,), t.atoms) for t in x])[0])
+
+
+def _env_value(terms: Any, tau: Fraction) -> Value:
+    return max((t.at(tau) for t in terms), default=NEG_INF)
+
+
+def _first_excess(new: Any, old: Any) -> Fraction | None:
+    """The least τ ≥ 0 at which the envelope of ``new`` exceeds that of ``old`` (or None).
+
+    Both are maxima of lines, so the difference is piecewise affine with kinks only where
+    two lines cross: checking each crossing and a point after it is exact.
+    """
+    lines = list(new) + list(old)
+    cands = {Fraction(0)}
+    for p in lines:
+        for q in lines:
+            if p.a != q.a:
+                x = (q.b - p.b) / (p.a - q.a)
+                if x >= 0:
+                    cands.add(x)
+    pts = sorted(cands)
+    for i, x in enumerate(pts):
+        after = (x + pts[i + 1]) / 2 if i + 1 < len(pts) else x + 1
+        for y in (x, after):
+            if _env_value(new, y) > _env_value(old, y):  # type: ignore[operator]
+                return x
+    return None
+
+
+def _name(t: _Tm) -> str:
+    if not t.atoms:
+        return "Θ(1) factors only (no A or B)"
+    if len(t.atoms) == 1:
+        base = _ATOM[t.atoms[0]]
+        return base + (f" (from {' · '.join(_SHORT[v] for v in t.via)})" if t.via else "")
+    return " · ".join(_SHORT[a] for a in t.atoms)
+
+
+def _term(t: _Tm) -> Term:
+    return Term(_name(t), t.b, t.a)
+
+
+# ---- the model of one configuration ---------------------------------------------------------
+
+class TauModel:
+    """γ of every quantity at t = Θ(n^τ) for one configuration (see ``Prediction``).
+
+    Args:
+        c: the configuration.
+        time_sum: ``"aligned"`` or ``"clt"``.
+        valid_up_to: the largest τ the model covers (AdamW decay, shrinkage); None = all.
+        none_keys: quantities with no exponent at any τ (shrinkage that never stops).
+    """
+
+    def __init__(self, c: Config, time_sum: str, valid_up_to: Fraction | None,
+                 none_keys: frozenset[str] = frozenset()) -> None:
+        if time_sum not in TIME_SUMS:
+            raise TheoryInputError(f"unknown time_sum {time_sum!r}: use 'aligned' or 'clt'")
+        self.c, self.time_sum, self.valid_up_to = c, time_sum, valid_up_to
+        self.none_keys = none_keys
+        self._cache: dict[Fraction, dict[str, Any]] = {}
+        alg = TermAlgebra(TIME_SUMS[time_sum])
+        state: tuple[Any, Any] = ((), ())
+        settled = state
+        for i in range(_PROBE):
+            q = step(alg, c, *state)
+            state = (alg.integ(q["incA"], "ΣA"), alg.integ(q["incB"], "ΣB"))
+            if i + 1 == _SETTLED:
+                settled = state
+        self._grows = tuple(_first_excess(n, o) for n, o in zip(state, settled, strict=True))
+        self.divergence = {k: self._diverges_from(k) for k in KEYS}
+        q = step(alg, c, *settled)
+        self._terms: dict[str, list[_Tm]] = {}
+        self.breakpoints: dict[str, tuple[Fraction, ...]] = {}
+        for k in KEYS:
+            hi = self._upper(k)
+            if k in none_keys or self.gamma(0)[k] is None:
+                pieces, turns = [], []
+            else:
+                pieces, turns = _envelope(q[k], hi)
+            self._terms[k] = pieces
+            self.breakpoints[k] = tuple(turns)  # all > 0: a tie at τ = 0 goes to the steeper
+
+    def _upper(self, k: str) -> Fraction | None:
+        lims = [x for x in (self.divergence[k], self.valid_up_to) if x is not None]
+        return min(lims) if lims else None
+
+    def _diverges_from(self, k: str) -> Fraction | None:
+        cands = sorted({g for g in self._grows if g is not None})
+        for i, x in enumerate(cands):
+            nxt = (x + cands[i + 1]) / 2 if i + 1 < len(cands) else x + 1
+            if self._exact(x)[k] is POS_INF or self._exact(nxt)[k] is POS_INF:
+                return x
+        return None
+
+    def _exact(self, tau: Fraction) -> dict[str, Any]:
+        """Kleene iteration at one τ; learned parts still growing after 2d + 2 steps are +∞."""
+        if tau not in self._cache:
+            self._cache[tau] = self._kleene(tau)
+        return self._cache[tau]
+
+    def _kleene(self, tau: Fraction) -> dict[str, Any]:
+        alg = ExactAlgebra(tau * TIME_SUMS[self.time_sum])
+        state: list[Any] = [NEG_INF, NEG_INF]
+        hist = []
+        for _ in range(_PROBE):
+            q = step(alg, self.c, *state)
+            state = [alg.integ(q["incA"], "ΣA"), alg.integ(q["incB"], "ΣB")]
+            hist.append(list(state))
+        forced = [hist[-1][j] != hist[_SETTLED - 1][j] for j in range(_D)]
+        for _ in range(_D + 1):
+            state = [POS_INF if forced[j] else state[j] for j in range(_D)]
+            q = step(alg, self.c, *state)
+            state = [alg.integ(q["incA"], "ΣA"), alg.integ(q["incB"], "ΣB")]
+        state = [POS_INF if forced[j] else state[j] for j in range(_D)]
+        return step(alg, self.c, *state)
+
+    def gamma(self, tau: object) -> dict[str, Value | None]:
+        """γ of each of KEYS at t = Θ(n^τ); None where there is no single exponent."""
+        x = exact_tau(tau)
+        if self.valid_up_to is not None and x > self.valid_up_to:
+            return {k: None for k in KEYS}
+        q = self._exact(x)
+        return {k: None if k in self.none_keys or q[k] is POS_INF else q[k] for k in KEYS}
+
+    def terms(self, key: str) -> tuple[Term, ...]:
+        """The terms of ``key`` that dominate somewhere on its τ-range, in order of τ."""
+        if key not in KEYS:
+            raise TheoryInputError(f"unknown quantity {key!r}: use one of {', '.join(KEYS)}")
+        return tuple(_term(t) for t in self._terms[key])
+
+    def crossovers(self) -> list[Crossover]:
+        """Every change of dominant term, per quantity in KEYS order, τ* > 0."""
+        out = []
+        for k in KEYS:
+            for (p, q), x in zip(pairwise(self._terms[k]), self.breakpoints[k], strict=True):
+                out.append(_crossover(k, x, _term(p), _term(q)))
+        return out
+
+
+_LABEL = {"delta1": "δ₁", "delta2": "δ₂", "delta3": "δ₃", "dY": "ΔY", "AtZ": "A_tZ",
+          "Bt": "B_t"}
+
+
+def _crossover(k: str, x: Fraction, before: Term, after: Term) -> Crossover:
+    where = "" if k in ("AtZ", "Bt") else "the term through "
+    why = (f"In {_LABEL[k]}, {where}{after.name} = Θ({after.theta()}) overtakes {where}"
+           f"{before.name} = Θ({before.theta()}) at t*(n) = Θ(n^{x}) (n*(t) = Θ(t^{1 / x})), "
+           f"so at a fixed step the width slope turns from {fmt_value(before.n_exp)} at large "
+           f"n to {fmt_value(after.n_exp)} at small n.")
+    return Crossover(k, x, before, after, why)
+
+
+def crossovers(p: Any) -> list[Crossover]:
+    """The crossover steps t*(n) = Θ(n^τ*) of a :class:`theory.Prediction`, per quantity.
+
+    Raises:
+        TheoryInputError: ``p`` is not a Prediction.
+    """
+    model = getattr(p, "tau_model", None)
+    if not isinstance(model, TauModel):
+        raise TheoryInputError("crossovers() takes the Prediction returned by predict()")
+    return model.crossovers()
