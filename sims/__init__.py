@@ -1,8 +1,9 @@
 """Width sweeps of a single LoRA layer: measured exponents of δ₁, δ₂, δ₃, ΔY beside theory's."""
 
 from ._config import ProbeConfig, SweepSettings, parse_exponent, validate_config, validate_settings
+from ._coord_fit import coord_exponents, fit_coord_data
+from ._coord_run import lora_coord_check
 from ._fit import ExponentFit, fit_exponent, verdict
-from ._optim import BatchedOptimizer
 from ._predict import Prediction, predict_config
 from ._probe import QUANTITIES, UnitResult, run_width
 from ._report import format_report
@@ -13,7 +14,6 @@ from .errors import ConfigError, ResultsError, SimsError, SuiteFileError
 __all__ = [
     "DEFAULT_SUITE",
     "QUANTITIES",
-    "BatchedOptimizer",
     "ConfigError",
     "ExponentFit",
     "Prediction",
@@ -24,9 +24,12 @@ __all__ = [
     "SweepResult",
     "SweepSettings",
     "UnitResult",
+    "coord_exponents",
+    "fit_coord_data",
     "fit_exponent",
     "format_report",
     "load_suite",
+    "lora_coord_check",
     "parse_exponent",
     "predict_config",
     "run_sweep",

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from batchedoptim import BatchedOptimizer, make_optimizer
+
 from ._config import ProbeConfig, SweepSettings
-from ._optim import BatchedOptimizer
 
 if TYPE_CHECKING:
     import torch
@@ -28,7 +29,7 @@ class UnitResult:
     """
 
     stats: np.ndarray  # (S, K, 6) per-entry RMS of QUANTITIES at each recorded step
-    diverged: np.ndarray  # (S, K) bool: non-finite loss or statistic at or before the step
+    diverged: np.ndarray  # (S, K) bool: non-finite loss, statistic or optimizer state by then
     traj: np.ndarray  # (S, T, 3) TRAJ_COLUMNS at the start of every step k (paper's t = k−1)
     stable: np.ndarray  # (S, T) bool: Stable-LoRA's flag after the check of step k
     stop_step: np.ndarray  # (S,) int: first step whose check found ‖A‖/n ≤ ‖B‖/m; 0: never/none
@@ -194,7 +195,9 @@ def run_width(
             stop += 1
         sl = slice(start, stop)
         params, lrs = [A[:, sl], B[:, sl]], [eta_A[:, sl], eta_B[:, sl]]
-        optimizers.append((sl, BatchedOptimizer(configs[start].optimizer, params, lrs, wd[:, sl])))
+        kind = configs[start].optimizer
+        options = {"weight_decay": wd[:, sl]} if kind == "adamw" else {}
+        optimizers.append((sl, make_optimizer(kind, params, lrs, **options)))
         start = stop
     shrinkers = [c for c in range(C) if configs[c].shrink is not None]
     stable = torch.zeros(S, C, dtype=torch.bool, device=device)  # Algorithm 1's flag
@@ -205,6 +208,8 @@ def run_width(
     traj = torch.zeros(T, 3, S, C, dtype=dtype, device=device)
     stable_traj = torch.zeros(T, S, C, dtype=torch.bool, device=device)
     shrunk = torch.zeros(T, S, C, dtype=torch.bool, device=device)  # A shrunk at step k
+    # optimizer state (Adam's m, v) not finite at a recorded step: it stays so once it is
+    bad_state = torch.zeros(K, S, C, dtype=torch.bool, device=device)
     scale_grad = s4 / b  # dY = E / b, and every gradient carries one factor s
 
     SC = S * C
@@ -261,11 +266,13 @@ def run_width(
             row[..., 0], row[..., 1], row[..., 2] = _rms(d1), _rms(d2), _rms(d3)
             row[..., 3] = _rms(d1.add_(d2).add_(d3))  # ΔY = δ₁ + δ₂ + δ₃
             row[..., 4], row[..., 5] = _rms(AZ), _rms(B_old)
+            for sl, opt in optimizers:
+                bad_state[record_index[k], :, sl] = ~opt.finite_state(2)
             del A_old, B_old, dA, dB, dAZ, d1, d2, d3
         if on_step is not None:
             on_step()
 
-    return _to_host(configs, settings, stats, traj, stable_traj, shrunk)
+    return _to_host(configs, settings, stats, traj, stable_traj, shrunk, bad_state)
 
 
 def _to_host(
@@ -275,8 +282,14 @@ def _to_host(
     traj: torch.Tensor,
     stable_traj: torch.Tensor,
     shrunk: torch.Tensor,
+    bad_state: torch.Tensor,
 ) -> dict[str, UnitResult]:
     """Move a width's statistics to the host once and split them per configuration.
+
+    A (seed, configuration) has diverged at a recorded step when its loss was not finite at
+    or before that step, a statistic of the step is not finite, or its optimizer state is
+    not finite (Adam's v overflowed to inf: the parameters freeze while the loss stays
+    finite).
 
     The stop step of a shrinking configuration is the first step whose check found
     ‖A‖_F/n ≤ ‖B‖_F/m (A not shrunk); with ``stop_condition=False`` shrinking pauses there
@@ -289,6 +302,7 @@ def _to_host(
     bad_by_step = np.logical_or.accumulate(bad_step, axis=0)
     steps = np.asarray(settings.record) - 1
     diverged = bad_by_step[steps] | ~np.isfinite(stats_np).all(axis=-1)  # (K, S, C)
+    diverged |= bad_state.cpu().numpy()
     diverged = np.logical_or.accumulate(diverged, axis=0)
     held = ~shrunk.cpu().numpy()  # (T, S, C) check passed (or already stable)
     has_shrink = np.array([c.shrink is not None for c in configs])  # (C,)

@@ -99,3 +99,17 @@ def test_shrinking_configs_record_a_stop_step(batched):
     assert (batched["adamw_shrink"].stop_step >= 2).all()  # B₀ = 0: never stable at step 1
     assert (batched["adam_A"].stop_step == 0).all()  # no shrinkage: empty
     assert not batched["signsgd_AB_nostop"].stable.any()  # no stop condition: flag unused
+
+
+def test_overflowed_adam_state_is_divergence_though_the_loss_is_finite():
+    # η = 1e12: at step 2 g_A² overflows v_A to inf, A freezes (m/√v = 0, δ₂ = δ₃ = 0)
+    # while B keeps moving and the loss stays finite (~1e25): only the state shows it.
+    settings = validate_settings(SweepSettings(**{**SETTINGS.__dict__, "dtype": "float32",
+                                                  "steps": 5, "record": (1, 2, 5)}))
+    huge = validate_config(ProbeConfig("huge", eta_exp=Fraction(0), eta_coef=1e12))
+    units = run_width([huge, CONFIGS[0]], settings, 48)
+    unit = units["huge"]
+    assert np.isfinite(unit.traj).all()
+    assert (unit.stats[:, 1:, 1] == 0).all()  # δ₂ vanishes: what once read as γ̂ = −∞
+    assert unit.diverged.tolist() == [[False, True, True]] * 2
+    assert not units[CONFIGS[0].name].diverged.any()

@@ -9,7 +9,6 @@ from ._config import ARMS, GRIDS, ToyConfig, apply_grid, kaiming_sigma
 from .errors import ConfigError, CorruptDataError, DataNotFoundError, ResumeError, ToyModelError
 
 if TYPE_CHECKING:  # the torch-backed names below load on first use, so --help stays fast
-    from ._adam import BatchedAdam
     from ._data import Dataset, default_cache_dir, load_dataset, load_split
     from ._engine import Chunk, ChunkResult, init_pair, train_chunk
     from ._idx import read_idx, write_idx
@@ -26,7 +25,6 @@ if TYPE_CHECKING:  # the torch-backed names below load on first use, so --help s
     from ._summary import format_summary, summarize
 
 _LAZY = {
-    "BatchedAdam": "_adam",
     "Dataset": "_data", "default_cache_dir": "_data", "load_dataset": "_data",
     "load_split": "_data",
     "Chunk": "_engine", "ChunkResult": "_engine", "init_pair": "_engine",
@@ -50,7 +48,6 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "ARMS",
     "GRIDS",
-    "BatchedAdam",
     "Chunk",
     "ChunkResult",
     "ConfigError",

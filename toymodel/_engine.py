@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from batchedoptim import BatchedAdam, BatchedAdamW
 from stablelora import init_lora_, stable_shrink_
 
-from ._adam import BatchedAdam
 from ._model import Frozen
 
 __all__ = ["Chunk", "ChunkResult", "init_pair", "train_chunk"]
@@ -169,8 +169,11 @@ def train_chunk(chunk: Chunk, frozen: Frozen, batches: torch.Tensor, *, r: int, 
     H = torch.empty(G, b, n, device=device)  # (G, b, n) hidden pre-/post-activation
     dH = torch.empty(G, b, n, device=device)  # (G, b, n)
     AZ = torch.empty(G, r, b, device=device)  # (G, r, b)
-    lr = torch.tensor(chunk.lr, dtype=torch.float32)  # (G,)
-    adam = BatchedAdam([A, Bt], lr, betas=betas, eps=eps, weight_decay=weight_decay)
+    lr = torch.tensor(chunk.lr, dtype=torch.float32).view(G, 1, 1)  # one η per run
+    if weight_decay:
+        adam = BatchedAdamW([A, Bt], lr, weight_decay=weight_decay, betas=betas, eps=eps)
+    else:
+        adam = BatchedAdam([A, Bt], lr, betas=betas, eps=eps)
     shrink = None
     if chunk.shrink is not None:
         shrink = torch.tensor(chunk.shrink, dtype=torch.float32, device=device)  # (G,)

@@ -23,17 +23,18 @@ FINGERPRINT_FILE = "fingerprint.json"
 # Config fields that do not change any number of runs.csv or curves.csv.
 NOT_COMPARED = ("device", "chunk_rows", "threads", "extra", "grid")
 # Modules whose source determines the numbers; any edit to them changes the fingerprint.
-NUMERICS_MODULES = ("_engine.py", "_adam.py", "_model.py")
+NUMERICS_MODULES = ("toymodel/_engine.py", "toymodel/_model.py", "batchedoptim/_blocks.py",
+                    "batchedoptim/_optimizers.py")
 FORMAT_VERSION = 1  # layout of runs.csv / curves.csv
 
 
 def numerics_version() -> str:
     """SHA-256 (16 hex digits) of the source of the modules that compute the numbers."""
     h = hashlib.sha256()
-    here = Path(__file__).parent
+    root = Path(__file__).parent.parent  # toymodel/ and batchedoptim/ sit side by side
     for name in NUMERICS_MODULES:
         h.update(name.encode())
-        h.update((here / name).read_bytes())
+        h.update((root / name).read_bytes())
     return h.hexdigest()[:16]
 
 
