@@ -91,20 +91,22 @@ def directory_lock(directory: str | os.PathLike[str], *, name: str = LOCK_NAME,
         The lock file's path.
 
     Raises:
-        error: the lock is held by another process (or another lock object in this one).
-        OSError: the directory cannot be created or written.
+        error: the lock is held by another process (or another lock object in this one),
+            or the directory cannot be created or written.
     """
     from filelock import FileLock, Timeout
 
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
     owner = directory / f"{name}.owner"
     lock = FileLock(path, timeout=0, preserve_lock_file=True, thread_local=False)
     try:
+        directory.mkdir(parents=True, exist_ok=True)
         lock.acquire()
     except Timeout:
         raise error(f"{directory} is in use by {_describe_owner(owner)}; {hint}") from None
+    except OSError as exc:
+        raise error(f"cannot lock {directory}: {exc.strerror or exc}") from None
     try:
         for other in sorted(directory.glob(conflicts)) if conflicts else ():
             if other.name != name and not other.name.endswith(".owner") \
@@ -114,7 +116,10 @@ def directory_lock(directory: str | os.PathLike[str], *, name: str = LOCK_NAME,
                             f"(lock {other.name}); {hint}")
         from . import write_text_atomic
 
-        write_text_atomic(owner, _owner_text())
+        try:
+            write_text_atomic(owner, _owner_text())
+        except OSError as exc:
+            raise error(f"cannot write {owner}: {exc.strerror or exc}") from None
         yield path
     finally:
         with contextlib.suppress(OSError):

@@ -15,7 +15,8 @@ DTYPES = ("float32", "float64")
 DEVICES = ("auto", "cpu", "cuda")
 NEG_INF = float("-inf")
 FRESH_SUFFIX = "+fresh"
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.+-]{1,80}$")
+# a name is a directory under units/: no "." or ".." (path traversal), no hidden names
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,79}$")
 _M_RE = re.compile(r"^(?:(\d+)|((?:\d+(?:\.\d*)?|\.\d+))?n)$")
 
 
@@ -128,8 +129,8 @@ class SweepSettings:
     widths: tuple[int, ...] = (256, 512, 1024, 2048, 4096, 8192, 16384)  # n (input width)
     seeds: int = 8  # S independent seeds per (config, width): draws of Z, target, A₀, B₀
     seed: int = 0  # first seed; seeds are seed, seed+1, …, seed+S−1
-    steps: int = 200  # optimizer updates; step k is the paper's update t = k−1 → k
-    record: tuple[int, ...] = (1, 2, 5, 10, 20, 50, 100, 200)  # steps k where δ's are measured
+    steps: int = 512  # optimizer updates; step k is the paper's update t = k−1 → k
+    record: tuple[int, ...] = ()  # steps k where δ's are measured; () = log_grid(steps)
     batch: int = 4  # b, columns of the input batch Z ∈ ℝ^{n×b}
     rank: int = 4  # r, LoRA rank
     m: str = "n"  # output width: "n" (m = n), "0.5n" (m = ρ·n) or an integer (fixed m)
@@ -149,6 +150,19 @@ class SweepSettings:
         """Output width m at input width n."""
         fixed, ratio = _parse_m(self.m)
         return fixed if fixed is not None else max(1, round(ratio * n))
+
+
+HORIZONS = {"default": 512, "long": 2048}  # --horizon: steps of the built-in suite
+
+
+def log_grid(steps: int) -> tuple[int, ...]:
+    """Recorded steps 1, 2, 3, 4, 6, 8, 11, 16, 23, … , ``steps``: ⌊2^{j/2}⌉, √2 apart.
+
+    A crossover t*(n) = K·n^{τ*} moves by a factor 2^{τ*} per doubling of n; steps √2 apart
+    resolve it at every width doubling for τ* ≥ 1/2 and keep the count logarithmic.
+    """
+    grid = {min(steps, round(2 ** (j / 2))) for j in range(2 * max(1, steps).bit_length() + 2)}
+    return tuple(sorted(grid | {steps}))
 
 
 def _parse_m(spec: str) -> tuple[int | None, float]:
@@ -190,7 +204,8 @@ def validate_config(config: ProbeConfig) -> ProbeConfig:
     """
     if not isinstance(config.name, str) or not _NAME_RE.match(config.name):
         raise ConfigError(
-            f"config name {config.name!r}: use 1-80 characters from letters, digits and _.+-"
+            f"config name {config.name!r}: use 1-80 characters from letters, digits and _.+-, "
+            "starting with a letter, digit or _"
         )
     if config.optimizer not in OPTIMIZERS:
         raise ConfigError(
@@ -219,6 +234,9 @@ def validate_config(config: ProbeConfig) -> ProbeConfig:
     if isinstance(wd, bool) or not isinstance(wd, int | float) or not 0 <= wd < 1:
         raise ConfigError(f"weight_decay w must lie in [0, 1), got {wd!r}")
     changes["weight_decay"] = float(wd)
+    for flag in ("stop_condition", "fresh_batches"):
+        if not isinstance(getattr(config, flag), bool):
+            raise ConfigError(f"{flag} must be true or false, got {getattr(config, flag)!r}")
     if config.fresh_batches and not config.name.endswith(FRESH_SUFFIX):
         changes["name"] = config.name + FRESH_SUFFIX
     return replace(config, **changes)
@@ -240,7 +258,7 @@ def validate_settings(settings: SweepSettings) -> SweepSettings:
         raise ConfigError("give at least one width n")
     steps = _int_at_least(settings.steps, 1, "steps")
     record = []
-    for k in settings.record:
+    for k in settings.record or log_grid(steps):
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ConfigError(f"recorded step must be an integer ≥ 1, got {k!r}")
         if k > steps:

@@ -11,10 +11,13 @@ import numpy as np
 
 from atomicfile import write_bytes_atomic
 
+from ._config import SweepSettings
 from ._probe import UnitResult
 from .errors import ResultsError
 
 _ARRAYS = ("stats", "diverged", "traj", "stable", "stop_step")
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (``atomicfile``: temporary sibling + os.replace).
 
@@ -55,11 +58,31 @@ def save_unit(out: Path, config: str, width: int, fingerprint: str, result: Unit
     write_atomic(unit_path(out, config, width), buf.getvalue())
 
 
-def load_unit(out: Path, config: str, width: int, fingerprint: str) -> UnitResult | None:
+def unit_shapes(settings: SweepSettings) -> dict[str, tuple[int, ...]]:
+    """The array shapes of a unit made with ``settings`` (S seeds, K recorded steps, T steps)."""
+    S, K, T = settings.seeds, len(settings.record), settings.steps
+    return {"stats": (S, K, 6), "diverged": (S, K), "traj": (S, T, 3), "stable": (S, T),
+            "stop_step": (S,)}
+
+
+def load_unit(
+    out: Path,
+    config: str,
+    width: int,
+    fingerprint: str,
+    shapes: dict[str, tuple[int, ...]] | None = None,
+) -> UnitResult | None:
     """The stored unit if it exists and was made with the same settings, else None.
 
     A unit file that cannot be read (e.g. truncated by a crash outside ``write_atomic``)
     counts as missing and is recomputed.
+
+    Args:
+        shapes: the expected array shapes (:func:`unit_shapes`); checked when given.
+
+    Raises:
+        ResultsError: a unit whose fingerprint matches but whose arrays have other shapes
+            (not crash damage: something else wrote it); the message names the file.
     """
     path = unit_path(out, config, width)
     if not path.is_file():
@@ -68,9 +91,17 @@ def load_unit(out: Path, config: str, width: int, fingerprint: str) -> UnitResul
         with np.load(path, allow_pickle=False) as data:
             if str(data["fingerprint"][()]) != fingerprint:
                 return None
-            return UnitResult(**{name: data[name] for name in _ARRAYS})
+            unit = UnitResult(**{name: data[name] for name in _ARRAYS})
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
+    for name, shape in (shapes or {}).items():
+        got = getattr(unit, name).shape
+        if got != shape:
+            raise ResultsError(
+                f"{path}: {name} has shape {got}, expected {shape} for these settings; "
+                "delete the file to recompute it"
+            )
+    return unit
 
 
 def dumps_json(obj: object) -> str:

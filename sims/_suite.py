@@ -68,6 +68,10 @@ def _load_toml(path: Path) -> dict:
         raise SuiteFileError(f"cannot read suite file {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SuiteFileError(f"suite file {path} is not valid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SuiteFileError(
+            f"suite file {path} is not UTF-8 text ({exc.reason} at byte {exc.start})"
+        ) from None
 
 
 def _check_keys(table: dict, valid: tuple[str, ...], where: str) -> None:
@@ -76,6 +80,46 @@ def _check_keys(table: dict, valid: tuple[str, ...], where: str) -> None:
         raise SuiteFileError(
             f"{where}: unknown key(s) {', '.join(unknown)}; valid keys: {', '.join(valid)}"
         )
+
+
+# TOML types each annotation of ProbeConfig / SweepSettings accepts (bool is never a number)
+_TOML_TYPES: dict[str, tuple[type, ...]] = {
+    "bool": (bool,),
+    "Fraction": (str, int, float),  # an exponent: "-1/2", -0.5 or 0
+    "float": (int, float),
+    "int": (int,),
+    "str": (str,),
+}
+_ALSO = {"m": (int,)}  # m = 256 means a fixed output width, as does m = "256"
+
+
+def _accepted(annotation: str) -> tuple[bool, tuple[type, ...]]:
+    """(is it a list, the element types) for a dataclass field's annotation string."""
+    parts = [p.strip() for p in annotation.split("|") if p.strip() != "None"]
+    base = parts[0]
+    if base.startswith("tuple["):
+        return True, _TOML_TYPES.get(base[len("tuple[") :].split(",")[0].strip(), (object,))
+    return False, _TOML_TYPES.get(base, (object,))  # a type without a TOML rule: any value
+
+
+def _check_types(table: dict, cls: type, where: str) -> None:
+    """Each value of ``table`` has its field's exact type (the suite file's schema).
+
+    Raises:
+        SuiteFileError: naming the key, the expected type and the value.
+    """
+    annotations = {f.name: str(f.type) for f in fields(cls)}
+    for key, value in table.items():
+        is_list, types = _accepted(annotations[key])
+        types = types + _ALSO.get(key, ())
+        words = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true/false"}
+        names = " or ".join(words.get(t.__name__, "a value") for t in types)
+        values = value if is_list and isinstance(value, list) else [value]
+        if is_list and not isinstance(value, list):
+            raise SuiteFileError(f"{where}: {key} must be a list of {names}, got {value!r}")
+        for v in values:
+            if not isinstance(v, types) or (isinstance(v, bool) and bool not in types):
+                raise SuiteFileError(f"{where}: {key} must be {names}, got {v!r}")
 
 
 def load_suite(path: str | Path) -> tuple[list[ProbeConfig], dict[str, object]]:
@@ -98,7 +142,8 @@ def load_suite(path: str | Path) -> tuple[list[ProbeConfig], dict[str, object]]:
         The configurations (not yet validated) and the ``[sweep]`` overrides.
 
     Raises:
-        SuiteFileError: missing file, malformed TOML, unknown keys, no configuration.
+        SuiteFileError: missing file, malformed TOML or not UTF-8, unknown keys (the
+            message lists the valid ones), a value of the wrong type, no configuration.
     """
     path = Path(path)
     data = _load_toml(path)
@@ -107,12 +152,14 @@ def load_suite(path: str | Path) -> tuple[list[ProbeConfig], dict[str, object]]:
     if not isinstance(sweep, dict):
         raise SuiteFileError(f"suite file {path}: [sweep] must be a table")
     _check_keys(sweep, SETTINGS_KEYS, f"suite file {path} [sweep]")
+    _check_types(sweep, SweepSettings, f"suite file {path} [sweep]")
     tables = data.get("config", [])
     if not isinstance(tables, list) or not tables or not all(isinstance(t, dict) for t in tables):
         raise SuiteFileError(f"suite file {path}: give at least one [[config]] table")
     configs = []
     for i, table in enumerate(tables):
         _check_keys(table, CONFIG_KEYS, f"suite file {path} [[config]] #{i + 1}")
+        _check_types(table, ProbeConfig, f"suite file {path} [[config]] #{i + 1}")
         if "name" not in table:
             raise SuiteFileError(f"suite file {path} [[config]] #{i + 1}: 'name' is required")
         configs.append(ProbeConfig(**table))

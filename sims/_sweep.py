@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 from ._config import ProbeConfig, SweepSettings, validate_settings, validate_suite
 from ._predict import Prediction, predict_config
 from ._probe import UnitResult, bytes_per_config, bytes_shared, run_width
-from ._store import dumps_json, load_unit, save_unit, write_text_atomic
+from ._store import dumps_json, load_unit, save_unit, unit_shapes, write_text_atomic
 from ._tables import (
     configs_frame,
     measurements_frame,
@@ -104,10 +105,36 @@ def resolve_device(requested: str) -> str:
     return requested
 
 
+def _meminfo(key: str) -> int | None:
+    """A /proc/meminfo entry in bytes (None where there is none)."""
+    try:
+        with open("/proc/meminfo") as fh:
+            info = {line.split(":")[0]: line.split()[1] for line in fh}
+        return int(info[key]) * 1024
+    except (OSError, KeyError, IndexError, ValueError):
+        return None
+
+
 def memory_budget(device: str, settings: SweepSettings) -> int:
-    """Bytes one width may use: --max-memory, else half the free host memory / 80% of GPU."""
+    """Bytes one width may use: --max-memory, else half the free host memory / 80% of GPU.
+
+    Raises:
+        ConfigError: --max-memory above the device's physical memory.
+    """
     if settings.max_memory_gb is not None:
-        return int(settings.max_memory_gb * 2**30)
+        cap = int(settings.max_memory_gb * 2**30)
+        if device == "cuda":
+            import torch
+
+            total: int | None = int(torch.cuda.mem_get_info()[1])
+        else:
+            total = _meminfo("MemTotal")
+        if total is not None and cap > total:
+            raise ConfigError(
+                f"--max-memory {settings.max_memory_gb:g} GiB exceeds the {total / 2**30:.1f} "
+                f"GiB of {device} memory this machine has"
+            )
+        return cap
     if device == "cuda":
         import torch
 
@@ -118,6 +145,45 @@ def memory_budget(device: str, settings: SweepSettings) -> int:
         return int(info["MemAvailable"]) * 1024 // 2
     except (OSError, KeyError, IndexError, ValueError):
         return 4 * 2**30
+
+
+def bytes_per_config_steps(settings: SweepSettings, item: int) -> int:
+    """Bytes one configuration (all seeds) adds that grow with the steps T and records K.
+
+    On the device: the loss, ‖A‖_F/n, ‖B‖_F/m of every step (3T values), Stable-LoRA's
+    flag and shrink record (2T bools), the statistics (6K values). On the host, where
+    ``_to_host`` and the unit store copy them: float64 twice, plus the flags twice.
+    """
+    S, T, K = settings.seeds, settings.steps, len(settings.record)
+    device = S * (3 * T * item + 2 * T + 6 * K * item)
+    host = S * 2 * (3 * T * 8 + 2 * T + 6 * K * 8)
+    return device + host
+
+
+# bytes per row of a combined table while it is built and written (frame + CSV text)
+TABLE_ROW_BYTES = {"trajectories": 200, "measurements": 160}
+
+
+def check_table_memory(configs: list[ProbeConfig], settings: SweepSettings) -> None:
+    """Refuse a sweep whose combined tables cannot be built in the host's free memory.
+
+    trajectories.csv has configs × widths × seeds × steps rows, measurements.csv
+    configs × widths × seeds × recorded steps × 6; both are built in memory at the end.
+
+    Raises:
+        ResultsError: with the rows, the bytes needed and what is free.
+    """
+    units = len(configs) * len(settings.widths) * settings.seeds
+    K = len(settings.record)
+    rows = {"trajectories": units * settings.steps, "measurements": units * K * 6}
+    need = sum(TABLE_ROW_BYTES[k] * v for k, v in rows.items())
+    free = _meminfo("MemAvailable")
+    if free is not None and need > free:
+        raise ResultsError(
+            f"the combined tables need about {need / 2**30:.1f} GiB of host memory "
+            f"({rows['trajectories']:,} rows of trajectories.csv = configs × widths × seeds × "
+            f"steps) but {free / 2**30:.1f} GiB is free; lower --steps, --seeds or the widths"
+        )
 
 
 def plan_chunks(
@@ -132,7 +198,8 @@ def plan_chunks(
     """
     m = settings.m_at(n)
     item = 8 if settings.dtype == "float64" else 4
-    per, shared = bytes_per_config(settings, n, m, item), bytes_shared(settings, n, m, item)
+    per = bytes_per_config(settings, n, m, item) + bytes_per_config_steps(settings, item)
+    shared = bytes_shared(settings, n, m, item)
     fit = (budget - shared) // per if budget > shared else 0
     if fit < 1:
         need = (per + shared) / 2**30
@@ -273,9 +340,27 @@ def run_sweep(
     if settings.threads is not None:
         torch.set_num_threads(settings.threads)
     try:
-        return _run_sweep(configs, settings, Path(out), progress, log)
+        with contextlib.ExitStack() as held:  # _run_sweep locks out once the input is valid
+            return _run_sweep(configs, settings, Path(out), progress, log, held)
     finally:
         torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Hold ``out``'s directory lock (docs/results-format.md) and clear stale temporaries.
+
+    Raises:
+        ResultsError: ``out`` is a file, cannot be created, or another run holds it.
+    """
+    from atomicfile import directory_lock, remove_stale_temporaries
+
+    if out.exists() and not out.is_dir():
+        raise ResultsError(f"--out {out} exists and is not a directory")
+    with directory_lock(out, conflicts=".lock.shard-*", error=ResultsError):
+        for directory in (out, *(out / "units").glob("*/")):
+            remove_stale_temporaries(directory)
+        yield
 
 
 def _run_sweep(
@@ -284,6 +369,7 @@ def _run_sweep(
     out: Path,
     progress: bool | None,
     log: Callable[[str], None] | None,
+    held: contextlib.ExitStack,
 ) -> SweepResult:
     from tqdm import tqdm
 
@@ -294,13 +380,17 @@ def _run_sweep(
     device = resolve_device(settings.device)
     predictions = {c.name: _predict_or_raise(c, settings.m_exp) for c in configs}
     prints = {c.name: fingerprint(c, settings) for c in configs}
+    shapes = unit_shapes(settings)
+    budget = memory_budget(device, settings)
+    check_table_memory(configs, settings)
+    held.enter_context(_locked(out))
 
     units: dict[tuple[str, int], UnitResult] = {}
     result = SweepResult(out, configs, settings, predictions, {}, device=device)
     pending: dict[int, list[ProbeConfig]] = {}
     for w in settings.widths:
         for c in configs:
-            unit = load_unit(out, c.name, w, prints[c.name])
+            unit = load_unit(out, c.name, w, prints[c.name], shapes)
             if unit is None:
                 pending.setdefault(w, []).append(c)
             else:
@@ -309,7 +399,6 @@ def _run_sweep(
     if result.reused:
         emit(f"resuming from {out}: {len(result.reused)} finished units reused")
 
-    budget = memory_budget(device, settings)
     plan = [
         (w, chunk)
         for w in sorted(pending)

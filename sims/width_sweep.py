@@ -54,6 +54,13 @@ def _join_negative_exponents(argv: list[str]) -> list[str]:
 class _Parser(argparse.ArgumentParser):
     """argparse that raises ConfigError instead of printing usage and exiting."""
 
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # "-1e-3" is a value (then refused or accepted by validation), not an unknown flag
+        self._negative_number_matcher = re.compile(
+            r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|nan)$", re.IGNORECASE
+        )
+
     def error(self, message: str) -> None:  # type: ignore[override]
         raise ConfigError(f"{message} (see --help)")
 

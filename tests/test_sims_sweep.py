@@ -216,14 +216,15 @@ def test_memory_plan_splits_configs_and_refuses_what_cannot_fit():
     from sims import ResultsError
     from sims._config import validate_settings, validate_suite
     from sims._probe import bytes_per_config, bytes_shared
-    from sims._sweep import plan_chunks
+    from sims._sweep import bytes_per_config_steps, plan_chunks
 
     settings = validate_settings(SETTINGS)
     configs = validate_suite(
         [ProbeConfig(f"c{i}") for i in range(5)] + [ProbeConfig("f", fresh_batches=True)]
     )
     n, m = 1024, settings.m_at(1024)
-    per, shared = bytes_per_config(settings, n, m, 4), bytes_shared(settings, n, m, 4)
+    per = bytes_per_config(settings, n, m, 4) + bytes_per_config_steps(settings, 4)
+    shared = bytes_shared(settings, n, m, 4)
     chunks = plan_chunks(configs, settings, n, shared + 2 * per)
     assert [len(c) for c in chunks] == [2, 2, 1, 1]  # fresh-batch configs run apart
     assert [c.name for c in chunks[-1]] == ["f+fresh"]
