@@ -163,12 +163,14 @@ def test_overflowed_second_moment_is_reported_as_non_finite_state():
     opt = BatchedAdam([p], torch.tensor([1e-3, 1e-3, 1e-3]).view(1, 3, 1))
     g = torch.ones(2, 3, 4)
     g[1, 2, 0] = 1e30  # g² overflows float32
+    g[0, 1, 3] = float("nan")
     opt.step([g])
     assert torch.isinf(opt.exp_avg_sq[0][1, 2, 0])
+    assert torch.isfinite(p[1, 2]).all()  # the parameter itself looks fine
     expected = torch.ones(2, 3, dtype=torch.bool)
-    expected[1, 2] = False
+    expected[1, 2] = expected[0, 1] = False
     assert torch.equal(opt.finite_state(2), expected)
-    assert opt.finite_state(1).tolist() == [True, False]
+    assert opt.finite_state(1).tolist() == [False, False]
     assert BatchedSGD([p], 0.1).finite_state(2).all()
 
 
