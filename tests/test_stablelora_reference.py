@@ -231,6 +231,31 @@ def test_closure_takes_the_gradient_before_the_shrink():
         assert torch.equal(p, q)
 
 
+def test_lbfgs_reevaluates_the_closure_after_the_first_call():
+    evaluations = []
+    for shrink in (None, 0.05):
+        model = two_layer()
+        opt = torch.optim.LBFGS(lora_params(model), max_iter=4, tolerance_grad=0.0,
+                                tolerance_change=0.0)
+        if shrink is not None:
+            opt = attach(opt, model, shrink=shrink)
+        calls = []
+
+        def closure(model=model, opt=opt, calls=calls):
+            calls.append(mse(model, 0).item())
+            opt.zero_grad()
+            loss = mse(model, 0)
+            loss.backward()
+            return loss
+
+        A0 = model[0].lora_A.detach().clone()
+        loss = opt.step(closure)
+        assert loss.item() == calls[0]  # the loss at the unshrunk A
+        evaluations.append(len(calls))
+    assert evaluations[0] == evaluations[1] > 2  # the pre-hook's call replaced LBFGS's first
+    assert not torch.equal(model[0].lora_A, A0)
+
+
 def test_attach_returns_the_same_optimizer_that_schedulers_drive():
     model = two_layer()
     inner = torch.optim.SGD(lora_params(model), lr=0.1)
