@@ -1,8 +1,8 @@
 """Width sweeps of a single LoRA layer: measured exponents of δ₁, δ₂, δ₃, ΔY beside theory's."""
 
+import importlib
+
 from ._config import ProbeConfig, SweepSettings, parse_exponent, validate_config, validate_settings
-from ._coord_fit import coord_exponents, fit_coord_data
-from ._coord_run import lora_coord_check
 from ._fit import ExponentFit, fit_exponent, verdict
 from ._predict import Prediction, predict_config
 from ._probe import QUANTITIES, UnitResult, run_width
@@ -38,3 +38,15 @@ __all__ = [
     "validate_settings",
     "verdict",
 ]
+
+# The coordinate check (issue 12) needs torch and pandas; loaded on first use (PEP 562) so
+# that `python -m sims.coord_check --help` stays fast.
+_LAZY = {"coord_exponents": "._coord_fit", "fit_coord_data": "._coord_fit",
+         "lora_coord_check": "._coord_run"}
+
+
+def __getattr__(name: str) -> object:
+    """Import a torch-backed public name on first access."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,8 +20,9 @@ _DEFAULTS = {  # per model: widths, steps, record, rank, c_η, engine
     "llama": dict(widths=(64, 128, 256, 512), steps=20, record=(1, 2, 5, 10, 20), rank=4,
                   lr_coef=0.02, engine="loop"),
 }
-# Fields that do not change a unit's numbers (left out of its fingerprint).
-_NOT_IN_FINGERPRINT = ("widths", "arms", "out", "threads", "progress", "bootstrap")
+# Run-level fields that change a unit's numbers (with the arm's own settings: its fingerprint).
+UNIT_FIELDS = ("model", "seeds", "steps", "record", "rank", "fixed_batch", "pretrain_steps",
+               "engine")
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from ._coord_config import _NOT_IN_FINGERPRINT, ARMS, CoordConfig
+from ._coord_config import ARMS, UNIT_FIELDS, CoordConfig
 from ._store import dumps_json, write_text_atomic
 
 
@@ -35,8 +35,11 @@ def arm_settings(config: CoordConfig, arm: str) -> dict[str, Any]:
 
 def fingerprint(config: CoordConfig, arm: str, width: int) -> str:
     """SHA-256 (20 hex digits) of everything that determines the numbers of one unit."""
-    fields = {k: v for k, v in config.to_json().items() if k not in _NOT_IN_FINGERPRINT}
-    blob = json.dumps({"config": fields, "arm": arm, "width": width}, sort_keys=True)
+    fields = {k: v for k, v in config.to_json().items() if k in UNIT_FIELDS}
+    settings = {k: repr(v) for k, v in arm_settings(config, arm).items()}
+    if settings["shrink"] == "None":
+        del settings["stop_condition"]  # matters only when shrinking
+    blob = json.dumps({"config": fields, "arm": settings, "width": width}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
 
