@@ -109,7 +109,7 @@ def fit_coord_data(
     the step (``gamma_t(k − 1)``; with shrinkage its while-shrinking prediction when no
     (width, seed) has stopped by step k, after-stop when all have, none when mixed) and the
     verdict is the width sweep's (``sims.verdict``: agree when γ_pred is inside the interval
-    or within 0.1 of γ̂).
+    or within 0.1 of γ̂). The input's RMS ``Z`` is judged against the premise γ[Z] = 0.
 
     Args:
         df: the long frame (``width, seed, step, module, quantity, value`` and any extra
@@ -150,6 +150,8 @@ def fit_coord_data(
         pred = None
         if theory is not None:
             gammas = theory.at(int(label["step"]), phase)
+            if gammas is not None:
+                gammas["Z"] = 0  # the premise: inputs with Θ(1) entries (Assumption 1)
             value = None if gammas is None else gammas.get(label["quantity"])
             pred = None if value is None else float(value)
         rows.append({

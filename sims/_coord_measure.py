@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-COORD_QUANTITIES = ("delta1", "delta2", "delta3", "dY", "AtZ", "Bt")
+COORD_QUANTITIES = ("delta1", "delta2", "delta3", "dY", "AtZ", "Bt", "Z")
 
 
 def _rms(x: torch.Tensor) -> torch.Tensor:
@@ -37,7 +37,8 @@ def update_stats(
         s: the LoRA scaling.
 
     Returns:
-        Quantity (``COORD_QUANTITIES``) -> (S,) float64 RMS.
+        Quantity (``COORD_QUANTITIES``) -> (S,) float64 RMS; ``Z`` is the input's own RMS
+        (the theory assumes Θ(1) entries: γ[Z] = 0).
     """
     f64 = torch.float64
     Z, A_t, B_t = Z.to(f64), A_t.to(f64), B_t.to(f64)
@@ -55,4 +56,5 @@ def update_stats(
         "dY": _rms(d1 + d2 + d3),
         "AtZ": _rms(AZ),
         "Bt": _rms(B_t),
+        "Z": _rms(Z),
     }

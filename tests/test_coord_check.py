@@ -78,6 +78,7 @@ def test_verdicts_follow_theory_and_catch_a_wrong_exponent():
     bad = fit_coord_data(df, exponents=wrong)
     assert cell(ok, 2, "Bt")["verdict"] == "agree" and cell(ok, 2, "Bt")["gamma_pred"] == -0.5
     assert cell(ok, 1, "delta1")["verdict"] == "agree"
+    assert cell(ok, 1, "Z")["verdict"] == "agree"  # the premise: Θ(1) inputs
     assert cell(bad, 2, "Bt")["verdict"] == "disagree" and cell(bad, 2, "Bt")["gamma_pred"] == 0
 
 

@@ -50,7 +50,7 @@ def test_llama_run_writes_the_contract_and_resumes(tmp_path, capsys):
     assert "computed 4 units, reused 0" in first
     coord = pd.read_csv(out / "coord.csv")
     assert list(coord.columns) == ["arm", "width", "seed", "step", "module", "quantity", "value"]
-    assert set(coord["quantity"]) == {"delta1", "delta2", "delta3", "dY", "AtZ", "Bt", "loss",
+    assert set(coord["quantity"]) == {"delta1", "delta2", "delta3", "dY", "AtZ", "Bt", "Z", "loss",
                                       "stopped"}
     assert coord["module"].str.contains("q_proj|v_proj|up_proj|down_proj|model").all()
     summary = pd.read_csv(out / "coord_summary.csv", keep_default_na=False)
