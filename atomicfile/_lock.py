@@ -54,7 +54,7 @@ def _held_by_other(path: Path) -> bool:
     """Whether another process holds the lock file ``path`` (probed without waiting)."""
     from filelock import FileLock, Timeout
 
-    probe = FileLock(path, timeout=0, preserve_lock_file=True, thread_local=False)
+    probe = FileLock(path, timeout=0, thread_local=False)
     try:
         probe.acquire()
     except Timeout:
@@ -71,8 +71,8 @@ def directory_lock(directory: str | os.PathLike[str], *, name: str = LOCK_NAME,
 
     Never waits: when another process holds the lock, raises at once with one line that
     names it (read from ``directory/name.owner``). The directory is created if missing.
-    The lock file itself stays (deleting a lock file races with a process opening it);
-    the owner file is removed on release.
+    The lock file itself stays (on Unix, filelock never deletes it: deleting a lock file
+    races with a process opening it); the owner file is removed on release.
 
     ``conflicts`` names other locks that must be free too, as a glob: an unsharded run
     passes ``".lock.shard-*"`` (no shard may be running), a shard passes ``".lock"`` (no
@@ -99,7 +99,7 @@ def directory_lock(directory: str | os.PathLike[str], *, name: str = LOCK_NAME,
     directory = Path(directory)
     path = directory / name
     owner = directory / f"{name}.owner"
-    lock = FileLock(path, timeout=0, preserve_lock_file=True, thread_local=False)
+    lock = FileLock(path, timeout=0, thread_local=False)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         lock.acquire()

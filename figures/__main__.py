@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from figures._render import KINDS
+
+if TYPE_CHECKING:
+    from figures._render import Outcome
 
 _DESCRIPTION = """\
 Redraw every analysis plot from the result files of `python -m sims.width_sweep` and
@@ -61,20 +65,57 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return the exit status (0 drawn, 2 nothing drawn or bad input)."""
+    """Run the CLI; return the exit status (0 drawn, 2 nothing drawn or bad input, 130 Ctrl-C).
+
+    Ctrl-C is one line: the figures and report.md already written are complete files
+    (atomic writes), the others keep their previous version.
+    """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("python -m figures: interrupted; finished figures are saved", file=sys.stderr)
+        return 130
+
+
+def _render_locked(args: argparse.Namespace) -> Outcome:
+    """render_all while holding --out's directory lock, after clearing stale temporaries.
+
+    A --out this call creates is removed again when nothing is drawn.
+
+    Raises:
+        FiguresError: another process draws into --out, or render_all's errors.
+    """
+    import shutil
+
+    from atomicfile import directory_lock, remove_stale_temporaries
+    from figures._render import render_all
+    from figures.errors import FiguresError, NothingToDrawError
+
+    created = not os.path.exists(args.out)
+    try:
+        with directory_lock(args.out, error=FiguresError):
+            remove_stale_temporaries(args.out)  # left by a run killed with SIGKILL
+            return render_all(args.results, args.out, fmt=args.format, dpi=args.dpi,
+                              kinds=tuple(dict.fromkeys(args.only)),
+                              progress=not args.no_progress)
+    except NothingToDrawError:
+        if created and set(os.listdir(args.out)) <= {".lock"}:
+            shutil.rmtree(args.out, ignore_errors=True)
+        raise
+
+
+def _main(argv: list[str] | None) -> int:
+    """:func:`main` without the Ctrl-C handling."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.dpi <= 0:
         parser.error(f"--dpi must be positive, got {args.dpi}")
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         parser.error(f"--out {args.out} exists and is not a directory")
-    from figures._render import render_all
     from figures.errors import FiguresError, NothingToDrawError
 
     try:
-        outcome = render_all(args.results, args.out, fmt=args.format, dpi=args.dpi,
-                             kinds=tuple(dict.fromkeys(args.only)),
-                             progress=not args.no_progress)
+        outcome = _render_locked(args)
     except NothingToDrawError as exc:
         for note in exc.notes:
             print(note, file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from typing import TYPE_CHECKING
 
@@ -138,6 +139,30 @@ def _figures(outcome: Outcome, section: str) -> list[str]:
     return out
 
 
+def incomplete_notes(sweep: Results, toy: Results) -> list[str]:
+    """One line per producer whose run.json says the run did not finish.
+
+    The width sweep writes ``complete`` (every configuration × width unit done), the toy
+    model ``finished``; a report drawn from such a run shows only part of it.
+    """
+    notes = []
+    for res, key, command in ((sweep, "complete", "python -m sims.width_sweep"),
+                              (toy, "finished", "python -m toymodel run")):
+        try:
+            meta = json.loads((res.directory / "run.json").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        if isinstance(meta, dict) and meta.get(key) is False:
+            done = meta.get("finished_units", meta.get("runs_done"))
+            count = f" ({len(done)} units finished)" if isinstance(done, list) else (
+                f" ({done} runs finished)" if isinstance(done, int) else "")
+            notes.append(f"**Incomplete:** {res.directory}/run.json says the run did not "
+                         f"finish{count}; what follows shows only the finished part. Rerun "
+                         f"`{command} --out {res.directory}` with the same settings to finish "
+                         "it (it resumes).")
+    return notes
+
+
 def write_report(path: Path, outcome: Outcome, sweep: Results, toy: Results) -> None:
     """Write ``report.md`` beside the figures (atomically).
 
@@ -155,6 +180,8 @@ def write_report(path: Path, outcome: Outcome, sweep: Results, toy: Results) -> 
              f"{path.parent}` from the result files of `python -m sims.width_sweep` and "
              "`python -m toymodel run`; every figure and table below is recomputed from them.",
              ""]
+    for note in incomplete_notes(sweep, toy):
+        parts += [note, ""]
     summary, configs = sweep.get("summary.csv"), sweep.get("configs.csv")
     if configs is not None:
         parts += ["## Configurations", "", markdown_table(
