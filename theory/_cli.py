@@ -22,7 +22,10 @@ __all__ = ["main"]
 
 _VALUE_FLAGS = {"--eta", "--s", "--A0Z", "--B0", "--eta-B", "--m-exp", "--dY-exp", "--nullable",
                 "--tau"}
-_NEGATIVE = re.compile(r"^-(\d|inf|oo|∞)", re.IGNORECASE)
+_NEGATIVE = re.compile(r"^[-\u2212](\d|inf|oo|∞)", re.IGNORECASE)  # also U+2212 (−)
+#: the options of the commands whose positionals are systems ("-x <= 1" is not an option)
+_SYSTEM_OPTIONS = {"solve": {"-h", "--help", "--nullable", "--latex", "--json"},
+                   "implies": {"-h", "--help", "--nullable", "--json"}}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,7 +36,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _join_negative_values(argv: list[str]) -> list[str]:
-    """``--eta -1/2`` → ``--eta=-1/2`` (argparse would read -1/2 as an option)."""
+    """``--eta -1/2`` → ``--eta=-1/2`` (argparse would read -1/2 as an option), and a system
+    that starts with a minus (``solve "-x <= 1"``) is moved behind ``--``."""
     out: list[str] = []
     i = 0
     while i < len(argv):
@@ -44,7 +48,37 @@ def _join_negative_values(argv: list[str]) -> list[str]:
         else:
             out.append(tok)
             i += 1
-    return out
+    return _systems_as_positionals(out)
+
+
+def _is_option(tok: str, options: set[str]) -> bool:
+    name = tok.split("=", 1)[0]
+    return name in options or (name.startswith("--") and len(name) > 2
+                               and any(o.startswith(name) for o in options))
+
+
+def _systems_as_positionals(argv: list[str]) -> list[str]:
+    """``solve "-x<=1" --json`` → ``solve --json -- "-x<=1"`` (order of systems kept)."""
+    cmd = next((k for k, tok in enumerate(argv) if tok in _SYSTEM_OPTIONS), None)
+    if cmd is None or "--" in argv:
+        return argv
+    options = _SYSTEM_OPTIONS[argv[cmd]]
+    opts: list[str] = []
+    systems: list[str] = []
+    k = cmd + 1
+    while k < len(argv):
+        tok = argv[k]
+        if _is_option(tok, options):
+            opts.append(tok)
+            if tok == "--nullable" and k + 1 < len(argv):
+                opts.append(argv[k + 1])
+                k += 1
+        else:
+            systems.append(tok)
+        k += 1
+    if not any(t.startswith(("-", "\u2212")) for t in systems):
+        return argv
+    return [*argv[:cmd + 1], *opts, "--", *systems]
 
 
 def _config_flags(pr: argparse.ArgumentParser) -> None:
@@ -163,10 +197,10 @@ def _crossovers(a: argparse.Namespace) -> int:
 
     p = _prediction(a)
     found = p.crossovers()
-    div = p.divergence
+    div = p.no_exponent_beyond
     if a.json:
         print(json.dumps({"crossovers": [c.to_json() for c in found],
-                          "diverges_beyond": {k: None if div[k] is None else str(div[k])
+                          "no_exponent_beyond": {k: None if div[k] is None else str(div[k])
                                               for k in KEYS},
                           "time_sum": a.time_sum}, ensure_ascii=False))
         return 0

@@ -117,7 +117,7 @@ class Prediction:
 
     Time as an exponent (``theory._time``): ``gamma_tau(τ)`` is γ at t = Θ(n^τ),
     ``terms(key)`` the competing terms Θ(t^a·n^b), ``breakpoints`` the τ* > 0 where the
-    dominant term changes, ``divergence`` the τ beyond which a quantity has no exponent.
+    dominant term changes, ``no_exponent_beyond`` the τ beyond which a quantity has none.
     """
 
     case: str
@@ -142,7 +142,7 @@ class Prediction:
 
         τ = 0 is the fixed-step limit (``gamma`` wherever the recursion settles). ``None``
         where no single exponent exists: the recursion grows faster than any power of t
-        (see ``divergence``), or τ lies beyond what the model covers (AdamW, ``nostop``).
+        (see ``no_exponent_beyond``), or τ lies beyond what the model covers (AdamW, ``nostop``).
 
         Raises:
             TypeError: a float τ.
@@ -164,12 +164,17 @@ class Prediction:
         return dict(self._model().breakpoints)
 
     @property
-    def divergence(self) -> dict[str, Fraction | None]:
+    def no_exponent_beyond(self) -> dict[str, Fraction | None]:
         """Per quantity, the τ beyond which it has no exponent (None: it has one for all τ).
 
-        0 with ``gamma_tau(0)[key] is None`` means it grows with t already at fixed steps.
+        There a feedback loop of the recursion (SGD: through the residual dY ∝ Y_t − T) has
+        gain ≫ 1 over t steps. 0 with ``gamma_tau(0)[key] is None``: the gain per step is
+        already ≫ 1 and the quantity grows with t at fixed steps (a blow-up). A threshold
+        τ* with a Θ(1) gain per step at τ = 0 marks the relaxation time t ~ n^τ*: from there
+        on the residual is not Θ(1) (gradient descent converges; the aligned sums assume it
+        does not), so neither the γ- nor the τ-calculus applies.
         """
-        return dict(self._model().divergence)
+        return dict(self._model().no_exponent_beyond)
 
     def crossovers(self) -> list[Crossover]:
         """Every change of dominant term (see :func:`theory.crossovers`)."""
@@ -213,8 +218,8 @@ class Prediction:
         m = self.tau_model
         tau_part: dict[str, Any] = {} if m is None else {
             "breakpoints": {k: [str(x) for x in m.breakpoints[k]] for k in KEYS},
-            "diverges_beyond": {k: None if m.divergence[k] is None else str(m.divergence[k])
-                                for k in KEYS},
+            "no_exponent_beyond": {k: None if m.no_exponent_beyond[k] is None
+                                   else str(m.no_exponent_beyond[k]) for k in KEYS},
             "tau_valid_up_to": None if m.valid_up_to is None else str(m.valid_up_to),
             "time_sum": m.time_sum,
         }

@@ -5,13 +5,16 @@ A quantity after t steps is a max of terms Θ(t^a·n^b), so at t = Θ(n^τ) its 
 Θ(t^{a+1}·n^b) (``time_sum="aligned"``, the papers' fixed-Z setting: Stable-LoRA Eq. (4),
 ICML Eq. (24), (29) sum the updates with one sign); a sum with independent random signs is
 Θ(t^{a+1/2}·n^b) (``"clt"``). The recursion of :mod:`theory._recursion` is unrolled
-symbolically: its learned parts satisfy X = Σ_t increments(X), a monotone max-plus system,
-whose least fixed point at a given τ is reached after at most d + 1 Kleene iterations
-(d = 2 learned parts: a derivation tree with a repeated variable on a path can be pumped,
-which either adds a weight ≤ 0 or makes the fixed point +∞). A learned part that still
-grows after 2d + 2 iterations therefore has no exponent (+∞ in γ: a positive feedback loop,
-e.g. SGD with a too-large η, whose growth is exponential in t); everything that depends on it
-has none either.
+symbolically: its learned parts satisfy X = Σ_t increments(X), a monotone max-plus system
+(each integration adds τ, or τ/2, to an exponent). Its Kleene iterates are maxima over
+derivation trees of growing height; a tree with a state variable repeated on a path can be
+pumped, which adds the weight of the pumped context: ≤ 0 changes nothing, > 0 makes the
+fixed point +∞. So a finite least fixed point is reached after d + 1 iterations (d = 2
+learned parts), and a learned part that still grows between iteration d + 1 and 2d + 2 has
+no exponent at that τ (a feedback loop with gain ≫ 1 over t steps); everything that depends
+on it has none either. At τ = 0 that is growth at fixed steps (e.g. SGD with a too-large η);
+at τ* > 0 with a Θ(1) gain per step it is the relaxation time t ~ n^τ*, past which the
+residual is no longer Θ(1) (the aligned sums assume it is): no exponent is claimed there.
 
 >>> from theory import predict
 >>> p = predict("-3/2", 2, 0, "-inf")           # small η with Kaiming A₀ (mixed case)
@@ -37,7 +40,7 @@ __all__ = ["KEYS", "TIME_SUMS", "Crossover", "TauModel", "Term", "crossovers", "
 KEYS = ("delta1", "delta2", "delta3", "dY", "AtZ", "Bt")
 TIME_SUMS = {"aligned": Fraction(1), "clt": Fraction(1, 2)}
 _D = 2  # learned parts in the state: η_A·Σ g_A Z and η_B·Σ g_B
-_SETTLED, _PROBE = 2 * _D + 2, 4 * _D + 4  # Kleene iterations compared to find growth
+_SETTLED, _PROBE = _D + 1, 2 * _D + 2  # Kleene iterations compared to find growth
 
 _ATOM = {"A₀Z": "A₀Z (initialisation)", "B₀": "B₀ (initialisation)",
          "ΣA": "learned part η_A·Σ g_A Z", "ΣB": "learned part η_B·Σ g_B",
@@ -165,40 +168,40 @@ class _Tm:
         return self.b + self.a * tau
 
 
-def _preferred(t: _Tm) -> tuple[int, _Tm]:
-    return (len(t.atoms) + len(t.via), t)
-
-
 def _envelope(terms: Any, hi: Fraction | None = None) -> tuple[list[_Tm], list[Fraction]]:
     """The terms on the upper envelope of b + a·τ over [0, hi] and the τ where it turns.
 
     A term that only touches the envelope at one point is dropped; of equal lines the one
-    with the simplest name is kept.
+    with the simplest name is kept. (The convex-hull trick on lines sorted by slope.)
     """
-    best: dict[tuple[Fraction, Fraction], _Tm] = {}
+    best: dict[Fraction, _Tm] = {}  # per slope, the highest line
     for t in terms:
-        k = (t.a, t.b)
-        if k not in best or _preferred(t) < _preferred(best[k]):
-            best[k] = t
-    lines = list(best.values())
-    if not lines:
+        o = best.get(t.a)
+        if o is None or _rank(t) > _rank(o) or (_rank(t) == _rank(o) and t < o):
+            best[t.a] = t
+    if not best:
         return [], []
-    cur = max(lines, key=lambda t: (t.b, t.a))  # at τ = 0; a tie goes to the steeper line
-    pieces, turns = [cur], []
-    while True:
-        nxt: tuple[Fraction, Fraction] | None = None
-        pick: _Tm | None = None
-        for t in lines:
-            if t.a <= cur.a:
-                continue
-            x = (cur.b - t.b) / (t.a - cur.a)
-            if nxt is None or (x, -t.a) < nxt:
-                nxt, pick = (x, -t.a), t
-        if pick is None or nxt is None or (hi is not None and nxt[0] >= hi):
-            return pieces, turns
-        pieces.append(pick)
-        turns.append(nxt[0])
-        cur = pick
+    # the top line at τ = 0; of tied lines the steeper (on [0, 0] only: the slowest)
+    first = max(best.values(), key=lambda t: (t.b, -t.a if hi == 0 else t.a))
+    hull = [first]
+    for t in sorted((t for t in best.values() if t.a > first.a), key=lambda t: t.a):
+        while len(hull) >= 2 and _cross(hull[-2], t) <= _cross(hull[-2], hull[-1]):
+            hull.pop()  # hull[-1] is never strictly on top
+        hull.append(t)
+    turns = [_cross(p, q) for p, q in pairwise(hull)]
+    if hi is not None:
+        keep = sum(1 for x in turns if x < hi)
+        hull, turns = hull[:keep + 1], turns[:keep]
+    return hull, turns
+
+
+def _rank(t: _Tm) -> tuple[Fraction, int]:
+    return (t.b, -len(t.atoms) - len(t.via))  # higher, then simpler name
+
+
+def _cross(p: _Tm, q: _Tm) -> Fraction:
+    """The τ where line q (steeper) meets line p."""
+    return (p.b - q.b) / (q.a - p.a)
 
 
 class TermAlgebra:
@@ -295,11 +298,14 @@ class TauModel:
         settled = state
         for i in range(_PROBE):
             q = step(alg, c, *state)
-            state = (alg.integ(q["incA"], "ΣA"), alg.integ(q["incB"], "ΣB"))
+            new = (alg.integ(q["incA"], "ΣA"), alg.integ(q["incB"], "ΣB"))
+            if i >= _SETTLED and new == state:
+                break  # a fixed point for every τ at once
+            state = new
             if i + 1 == _SETTLED:
                 settled = state
         self._grows = tuple(_first_excess(n, o) for n, o in zip(state, settled, strict=True))
-        self.divergence = {k: self._diverges_from(k) for k in KEYS}
+        self.no_exponent_beyond = {k: self._diverges_from(k) for k in KEYS}
         q = step(alg, c, *settled)
         self._terms: dict[str, list[_Tm]] = {}
         self.breakpoints: dict[str, tuple[Fraction, ...]] = {}
@@ -313,7 +319,7 @@ class TauModel:
             self.breakpoints[k] = tuple(turns)  # all > 0: a tie at τ = 0 goes to the steeper
 
     def _upper(self, k: str) -> Fraction | None:
-        lims = [x for x in (self.divergence[k], self.valid_up_to) if x is not None]
+        lims = [x for x in (self.no_exponent_beyond[k], self.valid_up_to) if x is not None]
         return min(lims) if lims else None
 
     def _diverges_from(self, k: str) -> Fraction | None:
@@ -325,7 +331,7 @@ class TauModel:
         return None
 
     def _exact(self, tau: Fraction) -> dict[str, Any]:
-        """Kleene iteration at one τ; learned parts still growing after 2d + 2 steps are +∞."""
+        """Kleene iteration at one τ; learned parts that grow after d + 1 steps are +∞."""
         if tau not in self._cache:
             self._cache[tau] = self._kleene(tau)
         return self._cache[tau]
