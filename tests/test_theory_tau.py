@@ -88,8 +88,8 @@ def test_sgd_b_is_not_one_exponent_when_its_learned_part_overtakes_at_t9():
     By hand (Eq. 24: γ[g_a] = γ[b] + γ[U], γ[g_b] = γ[aᵀx] + γ[U], U = b·aᵀx − y):
     t = 0: aᵀx = 0, U = Θ(1), g_a ∝ b₀ ⇒ γ[a₁ᵀx] = −3/4 + 0 + 1 = 1/4.
     t ≥ 1: γ[U_t] = γ[a_tᵀx], γ[a_{t+1}ᵀx] = −3/4 + γ[U_t] + 1 = γ[a_tᵀx] + 1/4, so
-    γ[a_tᵀx] = t/4 and γ[g_b^t] = t/2: the learned part of b after step t is
-    −7/2 + t/2 at t ≥ 1, equal to b₀'s 0 at t = 7 (visible in B_8) and above it from B_9 on.
+    γ[a_tᵀx] = t/4 and γ[g_b^t] = t/2: the learned part in B_t is −7/2 + (t − 1)/2 for
+    t ≥ 1, equal to b₀'s 0 at t = 8 and above it from t = 9 on.
     """
     p = predict("-3/4", 0, "-inf", 0, eta_B="-7/2", optimizer="sgd", m_exp=0)
     assert p.gamma["Bt"] is None and p.gamma["AtZ"] is None and not p.stable
@@ -355,3 +355,6 @@ def test_cli_crossovers(capsys):
     code, out, _ = run(capsys, "crossovers", "--eta", "-3/4", "--eta-B", "-7/2", "--s", "0",
                        "--A0Z", "-inf", "--B0", "0", "--optimizer", "sgd", "--m-exp", "0")
     assert "Bt: no single exponent already at fixed t" in out and "t = 9" in out
+    code, out, _ = run(capsys, "crossovers", "--eta", "-1/2", "--s", "0", "--A0Z", "1/4",
+                       "--B0", "-1/4", "--optimizer", "sgd", "--m-exp", "0")  # ICML Eq. (30)
+    assert "Bt: no single exponent for τ > 0 (t ≫ 1)" in out and "residual" in out

@@ -211,10 +211,16 @@ def _crossovers(a: argparse.Namespace) -> int:
         print(f"{c.quantity}: t*(n) = Θ(n^{c.tau}): {c.before.name} → {c.after.name}. "
               f"{c.reason}")
     for k in KEYS:
-        if div[k] is not None:
-            where = ("already at fixed t" if p.gamma_tau(0)[k] is None
-                     else f"for τ > {div[k]}, i.e. t ≫ n^{div[k]}")
-            print(f"{k}: no single exponent {where} (the recursion outgrows every power of t)")
+        if div[k] is None:
+            continue
+        if p.gamma_tau(0)[k] is None:
+            print(f"{k}: no single exponent already at fixed t: a feedback loop of the "
+                  f"recursion has gain ≫ 1 per step, so it grows with t at every width")
+        else:
+            when = "t ≫ 1" if div[k] == 0 else f"t ≫ n^{div[k]}"
+            print(f"{k}: no single exponent for τ > {div[k]} ({when}): a feedback loop has "
+                  f"gain ≫ 1 over t steps, so the Θ(1) residual the calculus assumes fails "
+                  f"(the loss converges, or blows up)")
     for k, t in p.overtaken_at.items():
         if t is not None:
             print(f"{k}: at fixed steps the learned part overtakes the initialisation at t = {t}")
