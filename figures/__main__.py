@@ -110,6 +110,9 @@ def _main(argv: list[str] | None) -> int:
     args = parser.parse_args(argv)
     if args.dpi <= 0:
         parser.error(f"--dpi must be positive, got {args.dpi}")
+    for flag in ("results", "out"):  # an empty value ("$UNSET") would silently mean "."
+        if not getattr(args, flag).strip():
+            parser.error(f"--{flag} must not be empty")
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         parser.error(f"--out {args.out} exists and is not a directory")
     from figures.errors import FiguresError, NothingToDrawError

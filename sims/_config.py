@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, fields, replace
 from fractions import Fraction
@@ -242,6 +243,17 @@ def validate_config(config: ProbeConfig) -> ProbeConfig:
     return replace(config, **changes)
 
 
+MAX_BOOTSTRAP = 1_000_000  # each fit holds (resamples × seeds × widths) floats
+
+
+def _bootstrap(value: object) -> int:
+    """The bootstrap resample count, 10 … MAX_BOOTSTRAP."""
+    count = _int_at_least(value, 10, "bootstrap")
+    if count > MAX_BOOTSTRAP:
+        raise ConfigError(f"bootstrap: at most {MAX_BOOTSTRAP:,} resamples, got {count:,}")
+    return count
+
+
 def validate_settings(settings: SweepSettings) -> SweepSettings:
     """Check the run-level settings and return them normalised (sorted, de-duplicated).
 
@@ -275,6 +287,9 @@ def validate_settings(settings: SweepSettings) -> SweepSettings:
         _positive_finite(settings.max_memory_gb, "max_memory_gb")
     if settings.threads is not None:
         _int_at_least(settings.threads, 1, "threads")
+        cpus = os.cpu_count() or 1
+        if settings.threads > cpus:  # torch would try to start them all (a hang at 100000)
+            raise ConfigError(f"threads: this machine has {cpus} CPUs, got {settings.threads}")
     return replace(
         settings,
         widths=tuple(sorted(set(widths))),
@@ -285,7 +300,7 @@ def validate_settings(settings: SweepSettings) -> SweepSettings:
         batch=_int_at_least(settings.batch, 1, "batch"),
         rank=_int_at_least(settings.rank, 1, "rank"),
         teacher_rank=_int_at_least(settings.teacher_rank, 1, "teacher_rank"),
-        bootstrap=_int_at_least(settings.bootstrap, 10, "bootstrap"),
+        bootstrap=_bootstrap(settings.bootstrap),
     )
 
 

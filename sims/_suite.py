@@ -54,14 +54,22 @@ DEFAULT_SUITE: tuple[ProbeConfig, ...] = (
 )
 
 
+MAX_SUITE_BYTES = 2**20
+
+
 def _load_toml(path: Path) -> dict:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        with open(path, "rb") as fh:  # bounded: --suite /dev/zero must not read forever
+            data = fh.read(MAX_SUITE_BYTES + 1)
+        if len(data) > MAX_SUITE_BYTES:
+            raise SuiteFileError(
+                f"suite file {path} is over {MAX_SUITE_BYTES // 2**20} MiB; a suite is a few tables"
+            )
+        return tomllib.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise SuiteFileError(f"suite file {path} does not exist") from None
     except OSError as exc:

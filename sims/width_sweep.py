@@ -339,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     from ._suite import DEFAULT_SUITE, apply_overrides, load_suite
 
+    if not args.out.strip():  # an empty value ("$UNSET") would silently mean "."
+        raise ConfigError("--out must not be empty")
     given = [k for k in _CONFIG_FLAGS if getattr(args, k) not in (None, False)]
     if args.suite is not None and given:
         flags = ", ".join("--" + k.replace("_", "-") for k in given)

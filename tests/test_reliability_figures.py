@@ -93,3 +93,9 @@ def test_ctrl_c_while_saving_is_one_line(results, tmp_path, capsys, monkeypatch)
     assert main(["--results", str(results), "--out", str(tmp_path / "f"), "--dpi", "20",
                  "--only", "toymodel", "--no-progress"]) == 130
     assert "interrupted" in _one_line(capsys)
+
+
+def test_empty_out_is_refused(results, capsys):
+    with pytest.raises(SystemExit) as exit_:  # argparse's exit, with the one-line message
+        main(["--results", str(results), "--out", "", "--no-progress"])
+    assert exit_.value.code == 2 and "--out must not be empty" in _one_line(capsys)

@@ -147,3 +147,16 @@ def test_ctrl_c_while_torch_imports_is_one_line(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 130
     assert len(proc.stderr.strip().splitlines()) == 1 and "interrupted" in proc.stderr
+
+
+def test_unbounded_inputs_are_refused(capsys, tmp_path):
+    """Classes found beyond the issue: a suite that never ends, 100000 threads (torch hangs
+    starting them), a billion bootstrap resamples, an empty --out (silently ".")."""
+    import os
+
+    assert "over 1 MiB" in _fails(capsys, ["--suite", "/dev/zero"])
+    line = _fails(capsys, [*TINY, "--threads", "100000", "--out", str(tmp_path / "o")])
+    assert f"this machine has {os.cpu_count()} CPUs" in line
+    assert "at most 1,000,000" in _fails(capsys, [*TINY, "--bootstrap", "1000000000"])
+    assert "--out must not be empty" in _fails(capsys, [*TINY, "--out", ""])
+    assert not (tmp_path / "o").exists()

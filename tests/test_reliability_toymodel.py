@@ -265,3 +265,20 @@ def test_ctrl_c_during_heavy_imports_is_one_line(tmp_path):
     assert proc.returncode == 130
     assert proc.stderr.strip().splitlines() == [
         "toymodel: interrupted; rerun with the same --out to resume"]
+
+
+def test_unbounded_inputs_are_refused(env, capsys):
+    """Classes found beyond the issue: a grid file that never ends, 100000 threads (torch
+    hangs starting them), an empty --out (silently "."), an unwritable cache."""
+    tmp_path, common = env
+    endless = tmp_path / "zero.json"
+    endless.symlink_to("/dev/zero")
+    assert _run(tmp_path / "o", common + ["--grid", str(endless)]) == 2
+    assert "over 1 MiB" in _one_line_error(capsys)
+    assert _run(tmp_path / "o", common + ["--threads", "100000"]) == 2
+    assert f"this machine has {os.cpu_count()} CPUs" in _one_line_error(capsys)
+    assert main(["run", "--out", "", *common]) == 2
+    assert "--out: must not be empty" in _one_line_error(capsys)
+    cache = [a if not a.endswith("cache") else "/proc/toymodel_cache" for a in common]
+    assert _run(tmp_path / "o", cache) == 2
+    assert "/proc/toymodel_cache" in _one_line_error(capsys)

@@ -42,6 +42,13 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(f"{message} (see {self.prog} --help)")
 
 
+def _out_dir(value: str) -> Path:
+    """--out as a path; an empty value (``--out "$UNSET"``) would silently mean ``.``."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return Path(value)
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     """Flags shared by every command."""
     d = ToyConfig()
@@ -85,7 +92,7 @@ def _finetune_flags(p: argparse.ArgumentParser) -> None:
                    help="evaluate on the first N test images (default 0: all)")
     f.add_argument("--chunk-rows", type=int, default=d.chunk_rows,
                    help="runs trained together as one batched tensor program (0: automatic)")
-    f.add_argument("--out", type=Path, default=Path("results/toymodel"),
+    f.add_argument("--out", type=_out_dir, default=Path("results/toymodel"),
                    help="result directory; rerunning with the same --out resumes "
                    "(default %(default)s)")
 
@@ -197,6 +204,10 @@ def _main(argv: list[str] | None) -> int:
         return 0
     except ToyModelError as exc:
         print(f"toymodel: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. an unwritable --cache-dir, a full disk
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"toymodel: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except ValueError as exc:  # stablelora's named errors (StableLoRAError) are ValueErrors
         if not type(exc).__module__.startswith("stablelora"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,7 @@ GRIDS = {
                   arms=("init_A", "init_AB", "stable_lora")),
 }
 GRID_FIELDS = ("lrs", "sigmas", "shrinks", "seeds", "arms", "stable_sigmas")
+MAX_GRID_BYTES = 2**20
 MAX_SEED = 2**62  # torch generators take 64-bit seeds; batches use 2·seed
 
 
@@ -120,6 +122,9 @@ class ToyConfig:
         for name in ("test_size", "chunk_rows", "threads"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        cpus = os.cpu_count() or 1
+        if self.threads > cpus:  # torch would try to start them all (a hang at 100000)
+            raise ConfigError(f"threads: this machine has {cpus} CPUs, got {self.threads}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"device must be auto, cpu or cuda, got {self.device!r}")
 
@@ -131,7 +136,12 @@ class ToyConfig:
 def _read_grid_file(path: Path) -> dict:
     """The grid fields of a JSON or TOML grid file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as fh:  # bounded: --grid /dev/zero must not read forever
+            raw = fh.read(MAX_GRID_BYTES + 1)
+        if len(raw) > MAX_GRID_BYTES:
+            raise ConfigError(f"grid file {path} is over {MAX_GRID_BYTES // 2**20} MiB; a grid "
+                              "is a few lists")
+        text = raw.decode("utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read grid file {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
