@@ -81,11 +81,45 @@ def settings_dict(settings: SweepSettings) -> dict:
     return _jsonable(asdict(settings))
 
 
-def fingerprint(config: ProbeConfig, settings: SweepSettings) -> str:
-    """Everything that determines the numbers of a (config, width) unit, as a string."""
+def numerics_version() -> str:
+    """SHA-256 (16 hex digits) of the source that computes a unit's numbers.
+
+    sims/_probe.py, every module of ``batchedoptim`` and the modules defining
+    ``stablelora.init_lora_`` and ``stable_shrink_`` (found through the functions, so a
+    module rename does not break it). Any edit to them makes stored units stale.
+    """
+    import hashlib
+    import inspect
+
+    import batchedoptim
+    import stablelora
+
+    from . import _probe
+
+    files = {Path(inspect.getsourcefile(_probe))}
+    files |= set(Path(inspect.getsourcefile(batchedoptim)).parent.glob("*.py"))
+    for fn in (stablelora.init_lora_, stablelora.stable_shrink_):
+        files.add(Path(inspect.getsourcefile(inspect.unwrap(fn))))
+    h = hashlib.sha256()
+    for path in sorted(files):
+        h.update(f"{path.parent.name}/{path.name}".encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def fingerprint(config: ProbeConfig, settings: SweepSettings, numerics: str = "") -> str:
+    """Everything that determines the numbers of a (config, width) unit, as a string.
+
+    Args:
+        numerics: :func:`numerics_version` (the sweep passes it; computed once per run).
+    """
     sd = settings_dict(settings)
     return json.dumps(
-        {"config": config_dict(config), "settings": {k: sd[k] for k in _FINGERPRINT_SETTINGS}},
+        {
+            "config": config_dict(config),
+            "settings": {k: sd[k] for k in _FINGERPRINT_SETTINGS},
+            "numerics": numerics,
+        },
         sort_keys=True,
     )
 
@@ -379,7 +413,8 @@ def _run_sweep(
     emit = log or (lambda msg: print(msg, file=sys.stderr))
     device = resolve_device(settings.device)
     predictions = {c.name: _predict_or_raise(c, settings.m_exp) for c in configs}
-    prints = {c.name: fingerprint(c, settings) for c in configs}
+    numerics = numerics_version()
+    prints = {c.name: fingerprint(c, settings, numerics) for c in configs}
     shapes = unit_shapes(settings)
     budget = memory_budget(device, settings)
     check_table_memory(configs, settings)

@@ -97,7 +97,8 @@ def test_unit_with_valid_fingerprint_but_wrong_shapes(capsys, tmp_path):
     from sims._store import save_unit
 
     settings = validate_settings(SweepSettings(widths=(8, 16), seeds=2, steps=3, record=(1, 3)))
-    fingerprint = sweep_mod.fingerprint(validate_config(ProbeConfig("custom")), settings)
+    fingerprint = sweep_mod.fingerprint(validate_config(ProbeConfig("custom")), settings,
+                                        sweep_mod.numerics_version())
     S, K, T = 2, 2, 2  # one step short of --steps 3
     unit = UnitResult(np.zeros((S, K, 6)), np.zeros((S, K), bool), np.zeros((S, T, 3)),
                       np.zeros((S, T), bool), np.zeros(S, np.int64))
@@ -160,3 +161,20 @@ def test_unbounded_inputs_are_refused(capsys, tmp_path):
     assert "at most 1,000,000" in _fails(capsys, [*TINY, "--bootstrap", "1000000000"])
     assert "--out must not be empty" in _fails(capsys, [*TINY, "--out", ""])
     assert not (tmp_path / "o").exists()
+
+
+def test_units_of_other_numerical_code_are_not_reused(tmp_path):
+    """The unit fingerprint holds the source hash of the code that computed it."""
+    from sims._config import ProbeConfig, SweepSettings, validate_config, validate_settings
+    from sims._probe import UnitResult
+    from sims._store import load_unit, save_unit
+
+    settings = validate_settings(SweepSettings(widths=(8,), seeds=1, steps=1, record=(1,)))
+    config = validate_config(ProbeConfig("a"))
+    unit = UnitResult(np.zeros((1, 1, 6)), np.zeros((1, 1), bool), np.zeros((1, 1, 3)),
+                      np.zeros((1, 1), bool), np.zeros(1, np.int64))
+    save_unit(tmp_path, "a", 8, sweep_mod.fingerprint(config, settings, "code-v1"), unit)
+    assert load_unit(tmp_path, "a", 8, sweep_mod.fingerprint(config, settings, "code-v1"))
+    assert load_unit(tmp_path, "a", 8, sweep_mod.fingerprint(config, settings, "code-v2")) is None
+    version = sweep_mod.numerics_version()
+    assert len(version) == 16 and version == sweep_mod.numerics_version()
