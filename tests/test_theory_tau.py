@@ -60,7 +60,7 @@ def test_small_eta_learned_part_overtakes_the_init_at_tau_one_half():
     g = p.gamma_tau(1)
     assert g["AtZ"] == F(1, 2) and g["Bt"] == F(-1, 2)
     assert p.gamma_tau(0)["AtZ"] == 0 and p.gamma_tau("1/4")["AtZ"] == 0
-    init, learned = p.terms("AtZ")
+    init, learned = p.terms("AtZ")  # A₀Z wins at τ = 0 already: nothing before it
     assert (init.n_exp, init.t_exp) == (0, 0) and (learned.n_exp, learned.t_exp) == (F(-1, 2), 1)
     assert "A₀Z" in init.name and "learned" in learned.name
     # at a fixed step, δ₁'s width slope turns from 1/2 (init, large n) to 0 (learned, small n)
@@ -136,8 +136,9 @@ def test_breakpoints_by_substitution(cfg):
         assert list(bps) == sorted(set(bps)) and all(x > 0 for x in bps)
         if div is not None:
             assert all(x < div for x in bps)
-        assert len(terms) == len(bps) + 1 or (not terms and not bps)
-        for x, before, after in zip(bps, terms, terms[1:], strict=False):
+        assert len(terms) >= len(bps) + 1 or (not terms and not bps)
+        ahead = terms[len(terms) - len(bps) - 1:]  # the ones before only win at τ < 0
+        for x, before, after in zip(bps, ahead, ahead[1:], strict=False):
             eps = min(F(1, 1000), x / 2)
             assert before.at(x) == after.at(x) == p.gamma_tau(x)[k]
             assert before.at(x - eps) > after.at(x - eps)
@@ -176,8 +177,10 @@ def test_tau_with_shrinkage_continues_after_the_stop(shrink):
     p = predict("-3/2", 2, 0, "-oo", shrink=shrink)
     g0 = p.gamma_tau(0)
     assert {k: str(v) for k, v in g0.items()} == {k: str(v) for k, v in p.gamma.items()}
-    if shrink == "stop":  # A₀'s remnant is n^{−1/2} after the stop; learned part t·n^{−1/2}
-        assert p.terms("AtZ")[0].n_exp == F(-1, 2) and p.gamma_tau(1)["AtZ"] == F(1, 2)
+    if shrink == "stop":  # A₀'s remnant is Θ(n^{−1}) after the stop (γ[B_t] = −3/2 per entry)
+        remnant, learned = p.terms("AtZ")  # below the learned Θ(t·n^{−1/2}) for every τ ≥ 0
+        assert (remnant.n_exp, remnant.t_exp, learned.n_exp, learned.t_exp) == (-1, 0, F(-1, 2), 1)
+        assert "remnant" in remnant.name and p.gamma_tau(1)["AtZ"] == F(1, 2)
     else:  # later shrinks depend on B's growth with t: only τ = 0 is modelled
         assert set(p.gamma_tau("1/4").values()) == {None}
 
@@ -310,6 +313,14 @@ def test_terms_and_crossovers_are_the_documented_dataclasses():
     assert [c.quantity for c in cs] == ["delta1", "dY", "AtZ"]
     assert cs[0].to_json()["after"] == {"name": "learned part η_A·Σ g_A Z", "n_exp": "0",
                                         "t_exp": "1"}
+
+
+def test_terms_that_win_only_below_tau_zero_are_kept_for_finite_windows():
+    """Theorem 3.1's Init[A]: A₀Z = Θ(1) is below the learned Θ(t·n^{1/2}) at every fixed step,
+    but their lines cross at τ = −1/2; the term stays listed, with no breakpoint."""
+    p = predict("-1/2", 0, 0, "-inf")
+    assert [(t.n_exp, t.t_exp) for t in p.terms("AtZ")] == [(0, 0), (F(1, 2), 1)]
+    assert p.breakpoints["AtZ"] == () and not [c for c in crossovers(p) if c.quantity == "AtZ"]
 
 
 def test_clt_sums_halve_the_time_exponent():

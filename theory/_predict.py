@@ -382,7 +382,8 @@ def predict(
             none = frozenset(k for k in KEYS if gamma[k] is None)
             model = TauModel(c, time_sum, valid, none)
         else:
-            model = TauModel(replace(c, A0Z=a0z_after), time_sum, valid)
+            model = TauModel(replace(c, A0Z=a0z_after), time_sum, valid,
+                             a0_name="A₀'s remnant (1−λ)^N·A₀Z after the stop")
     when = "after the stop" if shrink is not None else "for every t ≥ 1"
     reasons["stable"] = (
         f"γ[ΔY_t] = 0 {when} (Definition 1)." if stable else

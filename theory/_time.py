@@ -169,27 +169,25 @@ class _Tm:
 
 
 def _envelope(terms: Any, hi: Fraction | None = None) -> tuple[list[_Tm], list[Fraction]]:
-    """The terms on the upper envelope of b + a·τ over [0, hi] and the τ where it turns.
+    """The terms on the upper envelope of the lines b + a·τ over τ ∈ (−∞, hi], in order of
+    increasing slope, and the τ where it turns (the convex-hull trick).
 
-    A term that only touches the envelope at one point is dropped; of equal lines the one
-    with the simplest name is kept. (The convex-hull trick on lines sorted by slope.)
+    A line that only touches the envelope at one point is dropped; of equal lines the one
+    with the simplest name is kept. τ < 0 (t < 1) is formal: it keeps the terms that a
+    fixed step's Θ-constants can still bring into a finite width window.
     """
     best: dict[Fraction, _Tm] = {}  # per slope, the highest line
     for t in terms:
         o = best.get(t.a)
         if o is None or _rank(t) > _rank(o) or (_rank(t) == _rank(o) and t < o):
             best[t.a] = t
-    if not best:
-        return [], []
-    # the top line at τ = 0; of tied lines the steeper (on [0, 0] only: the slowest)
-    first = max(best.values(), key=lambda t: (t.b, -t.a if hi == 0 else t.a))
-    hull = [first]
-    for t in sorted((t for t in best.values() if t.a > first.a), key=lambda t: t.a):
+    hull: list[_Tm] = []
+    for t in sorted(best.values(), key=lambda t: t.a):
         while len(hull) >= 2 and _cross(hull[-2], t) <= _cross(hull[-2], hull[-1]):
             hull.pop()  # hull[-1] is never strictly on top
         hull.append(t)
     turns = [_cross(p, q) for p, q in pairwise(hull)]
-    if hi is not None:
+    if hi is not None:  # a tie exactly at hi goes to the slower line
         keep = sum(1 for x in turns if x < hi)
         hull, turns = hull[:keep + 1], turns[:keep]
     return hull, turns
@@ -270,10 +268,6 @@ def _name(t: _Tm) -> str:
     return " · ".join(_SHORT[a] for a in t.atoms)
 
 
-def _term(t: _Tm) -> Term:
-    return Term(_name(t), t.b, t.a)
-
-
 # ---- the model of one configuration ---------------------------------------------------------
 
 class TauModel:
@@ -284,14 +278,15 @@ class TauModel:
         time_sum: ``"aligned"`` or ``"clt"``.
         valid_up_to: the largest τ the model covers (AdamW decay, shrinkage); None = all.
         none_keys: quantities with no exponent at any τ (shrinkage that never stops).
+        a0_name: the name of the A₀Z term (after a shrink stop: A₀'s remnant).
     """
 
     def __init__(self, c: Config, time_sum: str, valid_up_to: Fraction | None,
-                 none_keys: frozenset[str] = frozenset()) -> None:
+                 none_keys: frozenset[str] = frozenset(), a0_name: str | None = None) -> None:
         if time_sum not in TIME_SUMS:
             raise TheoryInputError(f"unknown time_sum {time_sum!r}: use 'aligned' or 'clt'")
         self.c, self.time_sum, self.valid_up_to = c, time_sum, valid_up_to
-        self.none_keys = none_keys
+        self.none_keys, self._a0_name = none_keys, a0_name
         self._cache: dict[Fraction, dict[str, Any]] = {}
         alg = TermAlgebra(TIME_SUMS[time_sum])
         state: tuple[Any, Any] = ((), ())
@@ -308,15 +303,14 @@ class TauModel:
         self.no_exponent_beyond = {k: self._diverges_from(k) for k in KEYS}
         q = step(alg, c, *settled)
         self._terms: dict[str, list[_Tm]] = {}
-        self.breakpoints: dict[str, tuple[Fraction, ...]] = {}
+        self._turns: dict[str, list[Fraction]] = {}
         for k in KEYS:
-            hi = self._upper(k)
             if k in none_keys or self.gamma(0)[k] is None:
-                pieces, turns = [], []
+                self._terms[k], self._turns[k] = [], []
             else:
-                pieces, turns = _envelope(q[k], hi)
-            self._terms[k] = pieces
-            self.breakpoints[k] = tuple(turns)  # all > 0: a tie at τ = 0 goes to the steeper
+                self._terms[k], self._turns[k] = _envelope(q[k], self._upper(k))
+        # a tie at τ = 0 is not a breakpoint: equal n-exponents, invisible to a width sweep
+        self.breakpoints = {k: tuple(x for x in self._turns[k] if x > 0) for k in KEYS}
 
     def _upper(self, k: str) -> Fraction | None:
         lims = [x for x in (self.no_exponent_beyond[k], self.valid_up_to) if x is not None]
@@ -361,17 +355,28 @@ class TauModel:
         return {k: None if k in self.none_keys or q[k] is POS_INF else q[k] for k in KEYS}
 
     def terms(self, key: str) -> tuple[Term, ...]:
-        """The terms of ``key`` that dominate somewhere on its τ-range, in order of τ."""
+        """The terms of ``key`` on its envelope over τ ≤ its upper limit, in order of τ.
+
+        The last ``len(breakpoints[key]) + 1`` of them dominate somewhere on τ ≥ 0; the
+        ones before only at τ < 0 (formally t < 1, see :func:`_envelope`).
+        """
         if key not in KEYS:
             raise TheoryInputError(f"unknown quantity {key!r}: use one of {', '.join(KEYS)}")
-        return tuple(_term(t) for t in self._terms[key])
+        return tuple(self._term(t) for t in self._terms[key])
+
+    def _term(self, t: _Tm) -> Term:
+        name = _name(t)
+        if self._a0_name is not None:
+            name = name.replace(_ATOM["A₀Z"], self._a0_name)
+        return Term(name, t.b, t.a)
 
     def crossovers(self) -> list[Crossover]:
         """Every change of dominant term, per quantity in KEYS order, τ* > 0."""
         out = []
         for k in KEYS:
-            for (p, q), x in zip(pairwise(self._terms[k]), self.breakpoints[k], strict=True):
-                out.append(_crossover(k, x, _term(p), _term(q)))
+            for (p, q), x in zip(pairwise(self._terms[k]), self._turns[k], strict=True):
+                if x > 0:
+                    out.append(_crossover(k, x, self._term(p), self._term(q)))
         return out
 
 
