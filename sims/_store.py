@@ -58,6 +58,25 @@ def save_unit(out: Path, config: str, width: int, fingerprint: str, result: Unit
     write_atomic(unit_path(out, config, width), buf.getvalue())
 
 
+# files only another producer writes: a sweep into that directory would overwrite its
+# run.json and summary.csv
+FOREIGN = {"runs.csv": "python -m toymodel run", "fingerprint.json": "python -m toymodel run"}
+
+
+def check_not_foreign(out: Path) -> None:
+    """Refuse an ``--out`` that holds another producer's results.
+
+    Raises:
+        ResultsError: naming the file and the command that wrote it.
+    """
+    for name, tool in FOREIGN.items():
+        if (Path(out) / name).exists():
+            raise ResultsError(
+                f"--out {out} holds {name} of `{tool}`, whose run.json and summary.csv a "
+                "sweep would overwrite; use another --out"
+            )
+
+
 def unit_shapes(settings: SweepSettings) -> dict[str, tuple[int, ...]]:
     """The array shapes of a unit made with ``settings`` (S seeds, K recorded steps, T steps)."""
     S, K, T = settings.seeds, len(settings.record), settings.steps

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING
 from ._config import ProbeConfig, SweepSettings, validate_settings, validate_suite
 from ._predict import Prediction, predict_config
 from ._probe import UnitResult, bytes_per_config, bytes_shared, run_width
-from ._store import dumps_json, load_unit, save_unit, unit_shapes, write_text_atomic
+from ._store import (
+    check_not_foreign,
+    dumps_json,
+    load_unit,
+    save_unit,
+    unit_shapes,
+    write_text_atomic,
+)
 from ._tables import (
     configs_frame,
     measurements_frame,
@@ -410,6 +417,7 @@ def _run_sweep(
     configs = validate_suite(configs)
     if out.exists() and not out.is_dir():
         raise ResultsError(f"--out {out} exists and is not a directory")
+    check_not_foreign(out)
     emit = log or (lambda msg: print(msg, file=sys.stderr))
     device = resolve_device(settings.device)
     predictions = {c.name: _predict_or_raise(c, settings.m_exp) for c in configs}

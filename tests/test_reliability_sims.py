@@ -178,3 +178,13 @@ def test_units_of_other_numerical_code_are_not_reused(tmp_path):
     assert load_unit(tmp_path, "a", 8, sweep_mod.fingerprint(config, settings, "code-v2")) is None
     version = sweep_mod.numerics_version()
     assert len(version) == 16 and version == sweep_mod.numerics_version()
+
+
+def test_a_toymodel_directory_is_not_overwritten(capsys, tmp_path):
+    out = tmp_path / "toy"
+    out.mkdir()
+    (out / "runs.csv").write_text("arm,lr\n")
+    (out / "run.json").write_text("{}")
+    line = _fails(capsys, [*TINY, "--out", str(out)])
+    assert "holds runs.csv of `python -m toymodel run`" in line
+    assert (out / "run.json").read_text() == "{}"

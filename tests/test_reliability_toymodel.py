@@ -282,3 +282,15 @@ def test_unbounded_inputs_are_refused(env, capsys):
     cache = [a if not a.endswith("cache") else "/proc/toymodel_cache" for a in common]
     assert _run(tmp_path / "o", cache) == 2
     assert "/proc/toymodel_cache" in _one_line_error(capsys)
+
+
+def test_a_width_sweep_directory_is_not_overwritten(env, capsys):
+    """Class found beyond the issue: toymodel and the sweep both write run.json and
+    summary.csv, so one --out for both used to lose the other's files."""
+    tmp_path, common = env
+    out = tmp_path / "sweep"
+    (out / "units").mkdir(parents=True)
+    (out / "run.json").write_text('{"tool": "python -m sims.width_sweep"}')
+    assert _run(out, common) == 2
+    assert "holds units of `python -m sims.width_sweep`" in _one_line_error(capsys)
+    assert json.loads((out / "run.json").read_text())["tool"] == "python -m sims.width_sweep"

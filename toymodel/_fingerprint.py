@@ -20,6 +20,8 @@ from .errors import ResumeError
 __all__ = ["FINGERPRINT_FILE", "NOT_COMPARED", "check_fingerprint", "run_fingerprint"]
 
 FINGERPRINT_FILE = "fingerprint.json"
+# files only the width sweep writes (toymodel also writes run.json and summary.csv)
+FOREIGN = ("measurements.csv", "trajectories.csv", "units")
 # Config fields that do not change any number of runs.csv or curves.csv.
 NOT_COMPARED = ("device", "chunk_rows", "threads", "extra", "grid")
 # Modules whose source determines the numbers; any edit to them changes the fingerprint.
@@ -78,6 +80,11 @@ def check_fingerprint(out: Path, fingerprint: dict) -> None:
     """
     path = Path(out) / FINGERPRINT_FILE
     text = json.dumps(fingerprint, indent=2, sort_keys=True) + "\n"
+    for name in FOREIGN:
+        if (Path(out) / name).exists():
+            raise ResumeError(f"{out} holds {name} of `python -m sims.width_sweep`, whose "
+                              "run.json and summary.csv this run would overwrite; use another "
+                              "--out")
     if not path.exists():
         stray = [n for n in ("runs.csv", "curves.csv") if (Path(out) / n).exists()]
         if stray:
