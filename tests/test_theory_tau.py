@@ -185,6 +185,36 @@ def test_tau_with_shrinkage_continues_after_the_stop(shrink):
         assert set(p.gamma_tau("1/4").values()) == {None}
 
 
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(CONFIG)
+def test_three_kleene_iterations_settle_what_forty_settle(cfg):
+    """The d + 1 / 2d + 2 bound against a plain Kleene iteration run 40 times, at many τ:
+    where the learned parts are unchanged from iteration 20 to 40, γ(τ) is their value;
+    where one still grows, A_tZ or B_t has no exponent."""
+    from theory._recursion import Config, step
+    from theory._time import TIME_SUMS, ExactAlgebra
+
+    p = make(cfg)
+    eta = F(cfg["eta"])
+    c = Config(eta, eta if cfg["eta_B"] is None else F(cfg["eta_B"]), F(cfg["s"]),
+               NEG_INF if cfg["A0Z"] == "-oo" else F(cfg["A0Z"]),
+               NEG_INF if cfg["B0"] == "-oo" else F(cfg["B0"]), cfg["optimizer"] == "sgd",
+               F(cfg["m_exp"]), F(0))
+    for tau in (F(0), F(1, 8), F(1, 3), F(1, 2), F(1), F(2)):
+        alg = ExactAlgebra(tau * TIME_SUMS[cfg["time_sum"]])
+        state, hist = (NEG_INF, NEG_INF), []
+        for _ in range(40):
+            q = step(alg, c, *state)
+            state = (alg.integ(q["incA"], "ΣA"), alg.integ(q["incB"], "ΣB"))
+            hist.append(state)
+        g = p.gamma_tau(tau)
+        grows = [hist[39][j] != hist[19][j] for j in range(2)]
+        if not any(grows):
+            assert g == {k: step(alg, c, *state)[k] for k in KEYS}, (cfg, tau)
+        assert (g["AtZ"] is None) == grows[0] and (g["Bt"] is None) == grows[1], (cfg, tau)
+
+
 # ---- a direct numeric unrolling of the recursions --------------------------------------------
 
 def _add(*xs):
