@@ -58,7 +58,7 @@ class BatchedOptimizer:
         per_param = [_per_param(hypers[name], len(self.params), name) for name in self.hyper_names]
         grouped: dict[tuple[float, ...], list[tuple[int, Index]]] = {}
         for i, p in enumerate(self.params):
-            for values, index in blocks(p.shape, [h[i] for h in per_param]):
+            for values, index in blocks(p, [h[i] for h in per_param]):
                 grouped.setdefault(values, []).append((i, index))
         # (hyper-parameters by name, [(parameter number, index of the block)])
         self.groups = [(dict(zip(self.hyper_names, values, strict=True)), members)

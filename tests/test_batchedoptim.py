@@ -174,11 +174,31 @@ def test_overflowed_second_moment_is_reported_as_non_finite_state():
     assert BatchedSGD([p], 0.1).finite_state(2).all()
 
 
-def test_blocks_are_maximal_runs_per_leading_index():
+def test_blocks_are_maximal_contiguous_runs_per_leading_index():
     lr = torch.tensor([[1.0, 1.0, 2.0], [3.0, 3.0, 3.0]]).view(2, 3, 1)
-    assert blocks(torch.Size([2, 3, 5]), [lr]) == [
+    p = torch.zeros(2, 3, 5)
+    assert blocks(p, [lr]) == [
         ((1.0,), (0, slice(0, 2))), ((2.0,), (0, slice(2, 3))), ((3.0,), (1, slice(0, 3)))]
-    assert blocks(torch.Size([2, 3, 5]), [torch.tensor(0.5)]) == [((0.5,), ())]
+    assert blocks(p, [torch.tensor(0.5)]) == [((0.5,), ())]
+    # a slice of the configurations: one block per seed, each contiguous
+    view = torch.zeros(2, 3, 4, 5)[:, 1:2]
+    assert blocks(view, [torch.tensor(0.5)]) == [((0.5,), (slice(0, 1),)),
+                                                 ((0.5,), (slice(1, 2),))]
+
+
+def test_a_problem_gets_the_same_bits_whatever_shares_its_tensor():
+    # what a sweep shard relies on: config 0 alone, or beside another in one tensor
+    gen = torch.Generator().manual_seed(3)
+    p0 = torch.randn(2, 2, 4, 8, generator=gen)
+    grads = [torch.randn(2, 2, 4, 8, generator=gen) for _ in range(3)]
+    alone, shared = p0[:, :1].clone(), p0.clone()
+    opt_alone = BatchedAdam([alone], 1e-2)
+    opt_shared = BatchedAdam([shared[:, :1]], 1e-2)  # a view: blocks per seed
+    for g in grads:
+        opt_alone.step([g[:, :1].contiguous()])
+        opt_shared.step([g[:, :1]])
+    assert opt_alone.fused and opt_shared.fused
+    assert torch.equal(alone, shared[:, :1])
 
 
 def test_bad_arguments_are_rejected():
