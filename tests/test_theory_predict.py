@@ -8,6 +8,8 @@ import pytest
 
 from theory import KEYS, TheoryInputError, classify, predict
 
+F = Fraction
+
 
 def gammas(p, which="gamma"):
     """The prediction's exponents as strings (None stays None)."""
@@ -150,3 +152,45 @@ def test_bad_inputs_raise_named_errors():
         predict("-1/2", 0, 0, "-oo").gamma_t(-1)
     with pytest.raises(TypeError):
         classify("-1/2", 0.0, 0, "-oo")
+
+
+def test_sgd_b_is_not_one_exponent_when_its_learned_part_overtakes_at_t9():
+    """ICML App. C model (m = 1) with η_A = n^{−3/4}, η_B = n^{−7/2}, a₀ = 0, b₀ = Θ(1).
+
+    By hand (Eq. 24: γ[g_a] = γ[b] + γ[U], γ[g_b] = γ[aᵀx] + γ[U], U = b·aᵀx − y):
+    t = 0: aᵀx = 0, U = Θ(1), g_a ∝ b₀ ⇒ γ[a₁ᵀx] = −3/4 + 0 + 1 = 1/4.
+    t ≥ 1: γ[U_t] = γ[a_tᵀx], γ[a_{t+1}ᵀx] = −3/4 + γ[U_t] + 1 = γ[a_tᵀx] + 1/4, so
+    γ[a_tᵀx] = t/4 and γ[g_b^t] = t/2: the learned part in B_t is −7/2 + (t − 1)/2 for
+    t ≥ 1, equal to b₀'s 0 at t = 8 and above it from t = 9 on.
+    """
+    p = predict("-3/4", 0, "-inf", 0, eta_B="-7/2", optimizer="sgd", m_exp=0)
+    assert p.gamma["Bt"] is None and p.gamma["AtZ"] is None and not p.stable
+    assert [str(p.gamma_t(t)["AtZ"]) for t in (1, 2, 8)] == ["1/4", "1/2", "2"]
+    assert all(str(p.gamma_t(t)["Bt"]) == "0" for t in range(9))
+    assert p.overtaken_at == {"AtZ": None, "Bt": 9}
+    assert p.gamma_tau(0)["Bt"] is None and p.no_exponent_beyond["Bt"] == 0
+    j = p.to_json()
+    assert j["gamma"]["Bt"] is None and j["overtaken_at_step"]["Bt"] == 9
+    assert j["no_exponent_beyond"]["Bt"] == "0" and j["breakpoints"]["Bt"] == []
+    assert "overtakes it at t = 9" in p.reasons["Bt"]
+
+
+def test_adamw_with_a_large_learning_rate_has_no_fixed_step_exponent():
+    adam = predict("1/2", -2, 0, "-inf")
+    adamw = predict("1/2", -2, 0, "-inf", optimizer="adamw")
+    assert adam.gamma["AtZ"] is not None and adam.stable
+    assert adamw.gamma["AtZ"] is None and not adamw.stable and "1 − ηw" in adamw.reasons["AtZ"]
+    # γ[η] < 0: the decay is Θ(1) per step, but (1 − ηw)^t is Θ(1) only up to τ = −γ[η]
+    p = predict("-1/2", 0, 0, "-inf", optimizer="adamw")
+    assert p.gamma == predict("-1/2", 0, 0, "-inf").gamma
+    assert p.gamma_tau("1/2")["AtZ"] == 1 and set(p.gamma_tau("3/4").values()) == {None}
+    assert p.to_json()["tau_valid_up_to"] == "1/2"
+
+
+def test_stable_is_for_t_at_least_1_and_stable_from_gives_the_first_stable_step():
+    p = predict("-1/2", 0, 0, "-inf")  # Theorem 3.1 with B₀ = 0: ΔY₀ = Θ(n^{−1/2})
+    assert p.stable and p.stable_from == 1 and str(p.gamma_step0["dY"]) == "-1/2"
+    assert "not at t = 0" in p.reasons["stable"]
+    q = predict(-1, 0, "-oo", 0, eta_B=0)  # LoRA+ Init[B]: Θ(1) from the first update on
+    assert q.stable and q.stable_from == 0
+    assert predict(-1, 1, 1, 0).stable_from is None  # case 2: never
