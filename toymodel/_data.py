@@ -228,13 +228,17 @@ def load_dataset(
         The data set, with ``source`` saying where it came from.
 
     Raises:
-        DataNotFoundError: no copy anywhere; the message names every option.
+        DataNotFoundError: no copy anywhere (the message names every option), or a
+            ``data_dir`` that is not a directory.
         CorruptDataError: a copy that is damaged (see :func:`load_split`).
     """
     if name not in DATASETS:
         raise DataNotFoundError(f"unknown data set {name!r}; valid: {', '.join(DATASETS)}")
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     places = []
+    if data_dir is not None and not Path(data_dir).is_dir():  # a typo must not fall through
+        raise DataNotFoundError(f"--data-dir {data_dir} is not a directory; give a directory "
+                                f"with {name}/ in it")
     if data_dir is not None:
         places.append(Path(data_dir) / name)  # both data sets use the same file names
     places += [cache / "data" / name, DEBIAN_DIRS[name]]
