@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-KINDS = ("width", "exponents", "agreement", "norms", "toymodel", "phase")
+KINDS = ("width", "exponents", "agreement", "norms", "toymodel", "phase", "coord")
 
 
 @dataclass
@@ -319,6 +319,19 @@ def draw_phase(sweep: Results, notes: list[str], resolution: Fraction = Fraction
                   "Case 1 / Case 2 / mixed from theory, measured configs marked by verdict")]
 
 
+def draw_coord(directory: Path, notes: list[str]) -> list[Drawn]:
+    """Coordinate-check panels and agreement maps from ``DIR/coord_check/`` (issue 12)."""
+    from figures._plot_coord import COORD_COMMAND, coord_figures, load_coord
+
+    found = load_coord(directory)
+    if found is None:
+        notes.append(f"coordinate-check figures skipped: no coord.csv and coord_summary.csv in "
+                     f"{directory} (make them with `{COORD_COMMAND.format(dir=directory)}`)")
+        return []
+    return [Drawn(stem, fig, "Coordinate check", caption)
+            for stem, fig, caption in coord_figures(*found)]
+
+
 def render_all(results: str | Path, out: str | Path, *, fmt: str = "png", dpi: int = 150,
                kinds: tuple[str, ...] = KINDS, progress: bool = True) -> Outcome:
     """Draw every figure that the result files allow, save them and write ``report.md``.
@@ -348,13 +361,15 @@ def render_all(results: str | Path, out: str | Path, *, fmt: str = "png", dpi: i
     drawers: dict[str, Callable[[Results, list[str]], list[Drawn]]] = {
         "width": draw_width, "exponents": draw_exponents, "agreement": draw_agreement,
         "norms": draw_norms, "toymodel": draw_toymodel, "phase": draw_phase,
+        "coord": draw_coord,
     }
     outcome = Outcome()
     notes: list[str] = []
     with matplotlib.rc_context(RC):
         for kind in tqdm(kinds, desc="figures", disable=not progress or None, leave=False):
             try:
-                drawn = drawers[kind](toy if kind == "toymodel" else sweep, notes)
+                source = {"toymodel": toy, "coord": results / "coord_check"}.get(kind, sweep)
+                drawn = drawers[kind](source, notes)
             except FiguresError as exc:  # bad values in one input: skip only this kind
                 notes.append(f"{kind} figures skipped: {exc}")
                 continue

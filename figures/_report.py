@@ -205,7 +205,9 @@ def write_report(path: Path, outcome: Outcome, sweep: Results, toy: Results) -> 
     for section, title in (("Phase diagram", "Phase diagram"),
                            ("Exponents over steps", "Exponents over steps"),
                            ("Width plots", "Width plots (coordinate checks)"),
-                           ("Norm dynamics", "Norm dynamics and the stop step")):
+                           ("Norm dynamics", "Norm dynamics and the stop step"),
+                           ("Coordinate check", "LoRA coordinate check of a real model "
+                            "(python -m sims.coord_check)")):
         figs = _figures(outcome, section)
         if figs:
             parts += [f"## {title}", "", *figs]
