@@ -116,6 +116,6 @@ def test_download_with_wrong_checksum_is_refused(tmp_path, monkeypatch):
 
 def test_data_dir_that_is_not_a_directory_is_an_error(tmp_path):
     (tmp_path / "file").write_text("x")
-    with pytest.raises(DataNotFoundError, match="is not a directory"):
+    with pytest.raises(DataNotFoundError, match="is a file, not a directory"):
         load_dataset("mnist", data_dir=tmp_path / "file", cache_dir=tmp_path / "c",
                      download=False)

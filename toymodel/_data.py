@@ -236,9 +236,9 @@ def load_dataset(
         raise DataNotFoundError(f"unknown data set {name!r}; valid: {', '.join(DATASETS)}")
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     places = []
-    if data_dir is not None and not Path(data_dir).is_dir():  # a typo must not fall through
-        raise DataNotFoundError(f"--data-dir {data_dir} is not a directory; give a directory "
-                                f"with {name}/ in it")
+    if data_dir is not None and Path(data_dir).exists() and not Path(data_dir).is_dir():
+        raise DataNotFoundError(f"--data-dir {data_dir} is a file, not a directory; give a "
+                                f"directory with {name}/ in it")
     if data_dir is not None:
         places.append(Path(data_dir) / name)  # both data sets use the same file names
     places += [cache / "data" / name, DEBIAN_DIRS[name]]
