@@ -1,37 +1,72 @@
 """Benchmark of `python -m sims.width_sweep`: suite wall time, speed-up, roofline bound.
 
     .venv/bin/python benchmarks/bench_width_sweep.py                 # everything
-    .venv/bin/python benchmarks/bench_width_sweep.py --skip-suite --side-widths 256 512
+    .venv/bin/python benchmarks/bench_width_sweep.py --threads 1 --repeat 3 --side-widths \
+        --thread-counts --compare 2ed7aa2 HEAD          # suite vs bound, old vs new, min of 3
 
-Three numbers, each printed as a markdown table (and saved with ``--json``):
+Four numbers, each printed as a markdown table (and saved with ``--json``):
 
 1. the wall time of the default suite (7 widths n = 256 … 16384, 10 configurations,
-   8 seeds, 200 steps), run exactly as ``python -m sims.width_sweep`` runs it;
-2. the batched tensor program (``sims.run_width``) against the straightforward
+   8 seeds, 200 steps), run exactly as ``python -m sims.width_sweep`` runs it, the
+   minimum of ``--repeat`` runs, beside
+2. the arithmetic lower bound of the suite: flops and compulsory bytes per step (float32),
+   against this machine's matmul rate and copy bandwidth measured in the same run;
+3. with ``--compare REV …``: the same suite timed at other git revisions (each checked
+   out in a temporary ``git worktree`` and run in a subprocess, the revisions taking turns
+   ``--repeat`` times, minimum of each): the speed-up of one implementation over another;
+4. the batched tensor program (``sims.run_width``) against the straightforward
    implementation of the same protocol (``sims._reference.reference_unit``: a Python loop
    over seeds, an ``nn.Linear`` with a dense n×m W₀, autograd, ``torch.optim``, Algorithm 1
-   with ``.item()`` and ``.item()`` for every statistic) on the fixed-batch configurations
-   of the suite at the widths the reference can handle;
-3. the arithmetic lower bound of the suite: flops and compulsory bytes per step (float32),
-   against this machine's measured matmul rate and copy bandwidth, beside the achieved time;
-4. torch thread counts at n = 16384 (the sweep defaults to one thread).
+   with ``.item()`` for every statistic) on the fixed-batch configurations of the suite at
+   the widths the reference can handle, and torch thread counts at n = 16384.
+
+The load average (``os.getloadavg``) before and after is part of the report: on a shared
+machine take the minimum of several repeats and quote the load.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+# Times the default suite in a subprocess; works with every revision that has sims.run_sweep.
+_SUITE_SNIPPET = """
+import sys, tempfile, time
+from dataclasses import replace
+from pathlib import Path
+import torch
+from sims import DEFAULT_SUITE, SweepSettings, run_sweep, validate_settings
+from sims._config import validate_suite
+threads, steps, record = int(sys.argv[1]), int(sys.argv[2]), tuple(map(int, sys.argv[3:]))
+torch.set_num_threads(threads)
+configs = validate_suite(list(DEFAULT_SUITE))
+settings = SweepSettings(steps=steps, record=record, threads=threads)
+settings = validate_settings(settings)
+with tempfile.TemporaryDirectory() as out:
+    t = time.perf_counter()
+    run_sweep(configs, settings, Path(out), progress=False, log=lambda _: None)
+    print(",".join(c.name for c in configs), time.perf_counter() - t)
+"""
 
-def _suite():
+
+def _suite(steps: int | None = None, record: tuple[int, ...] | None = None):
+    """The built-in suite and its settings, with ``steps``/``record`` when given."""
     from sims import DEFAULT_SUITE, SweepSettings, validate_settings
     from sims._config import validate_suite
 
-    return validate_suite(list(DEFAULT_SUITE)), validate_settings(SweepSettings())
+    settings = SweepSettings()
+    if steps is not None:
+        settings = replace(settings, steps=steps, record=record or ())
+    return validate_suite(list(DEFAULT_SUITE)), validate_settings(settings)
 
 
 def flops_and_bytes(settings, n: int, rows: int) -> tuple[float, float]:
@@ -71,11 +106,11 @@ def machine_peaks(threads: int) -> dict[str, float]:
     return {"flops_per_s": 2 * 1024**3 / best, "bytes_per_s": 2 * x.numel() * 4 / copy}
 
 
-def time_suite(threads: int) -> dict[str, float]:
+def time_suite(threads: int, steps: int | None, record: tuple[int, ...] | None) -> float:
     """Wall time of the default suite through run_sweep, into a throw-away directory."""
     from sims import run_sweep
 
-    configs, settings = _suite()
+    configs, settings = _suite(steps, record)
     with tempfile.TemporaryDirectory() as out:
         t = time.perf_counter()
         run_sweep(
@@ -85,7 +120,48 @@ def time_suite(threads: int) -> dict[str, float]:
             progress=False,
             log=lambda _: None,
         )
-        return {"suite_s": time.perf_counter() - t}
+        return time.perf_counter() - t
+
+
+@contextlib.contextmanager
+def _worktree(rev: str) -> Iterator[Path]:
+    """A temporary ``git worktree`` of ``rev`` (removed afterwards)."""
+    root = Path(__file__).resolve().parent.parent
+    tmp = Path(tempfile.mkdtemp(prefix="bench_rev_"))
+    subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", "--quiet", str(tmp),
+                    rev], check=True)
+    try:
+        yield tmp
+    finally:
+        subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(tmp)],
+                       check=True)
+
+
+def compare_revisions(revs: list[str], threads: int, repeat: int, steps: int,
+                      record: tuple[int, ...]) -> dict[str, dict]:
+    """Suite wall time at each git revision: min over ``repeat`` interleaved runs.
+
+    Every revision runs its own built-in suite with the same steps and recorded steps;
+    the configuration names each ran are reported (they must match to compare).
+    """
+    with contextlib.ExitStack() as stack:
+        trees = {rev: stack.enter_context(_worktree(rev)) for rev in revs}
+        times: dict[str, list[float]] = {rev: [] for rev in revs}
+        names: dict[str, str] = {}
+        for _ in range(repeat):
+            for rev, tree in trees.items():  # interleaved: load drifts hit every revision
+                env = {**os.environ, "PYTHONPATH": str(tree)}
+                argv = [str(threads), str(steps), *map(str, record)]
+                done = subprocess.run([sys.executable, "-c", _SUITE_SNIPPET, *argv],
+                                      cwd=tree, env=env, check=True, capture_output=True,
+                                      text=True)
+                names[rev], seconds = done.stdout.split()[-2:]
+                times[rev].append(float(seconds))
+        commits = {rev: subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
+                                       check=True, capture_output=True, text=True).stdout.strip()
+                   for rev, tree in trees.items()}
+    return {rev: {"commit": commits[rev], "suite_s": min(ts), "runs_s": ts,
+                  "configs": names[rev].split(",")} for rev, ts in times.items()}
 
 
 def side_by_side(widths: list[int], steps: int, threads: int) -> list[dict[str, float]]:
@@ -135,9 +211,10 @@ def thread_scaling(n: int, steps: int, threads: list[int]) -> dict[int, float]:
     return out
 
 
-def lower_bound(peaks: dict[str, float], suite_s: float | None) -> dict[str, float]:
+def lower_bound(peaks: dict[str, float], suite_s: float | None, steps: int | None = None,
+                record: tuple[int, ...] | None = None) -> dict[str, float]:
     """The suite's roofline bound Σ_n steps·max(flops/peak, bytes/bandwidth)."""
-    configs, settings = _suite()
+    configs, settings = _suite(steps, record)
     total_flops = total_bytes = bound = 0.0
     for n in settings.widths:
         fixed = sum(not c.fresh_batches for c in configs)
@@ -155,9 +232,10 @@ def lower_bound(peaks: dict[str, float], suite_s: float | None) -> dict[str, flo
 
 
 def main() -> None:
-    """Run the three measurements and print them as markdown."""
+    """Run the measurements and print them as markdown."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--side-widths", nargs="+", type=int, default=[256, 512, 1024, 2048])
+    parser.add_argument("--side-widths", nargs="*", type=int, default=[256, 512, 1024, 2048],
+                        help="widths of the batched-vs-straightforward comparison (none: skip)")
     parser.add_argument(
         "--side-steps",
         type=int,
@@ -165,18 +243,27 @@ def main() -> None:
         help="steps for the side-by-side (the reference is slow)",
     )
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=None,
+                        help="steps of the timed suite (default: the suite's own)")
+    parser.add_argument("--record", nargs="+", type=int, default=None,
+                        help="recorded steps (default: the log grid up to --steps)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="time the suite this many times and keep the minimum")
     parser.add_argument("--skip-suite", action="store_true")
+    parser.add_argument("--compare", nargs="*", default=[], metavar="REV",
+                        help="also time the suite at these git revisions (worktrees)")
     parser.add_argument(
         "--thread-counts",
         nargs="*",
         type=int,
         default=[1, 2],
-        help="compare these torch thread counts at n = 16384, 20 steps",
+        help="compare these torch thread counts at n = 16384, 20 steps (none: skip)",
     )
     parser.add_argument("--json", type=Path, help="also save the numbers here")
     args = parser.parse_args()
 
-    report: dict[str, object] = {"threads": args.threads}
+    report: dict[str, object] = {"threads": args.threads, "load_before": os.getloadavg()}
+    print(f"load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     peaks = machine_peaks(args.threads)
     report["peaks"] = peaks
     print(
@@ -185,24 +272,21 @@ def main() -> None:
     )
     suite_s = None
     if not args.skip_suite:
-        suite_s = time_suite(args.threads)["suite_s"]
-        report["suite_s"] = suite_s
-        print(f"\ndefault suite (python -m sims.width_sweep): {suite_s:.1f} s wall")
-    rows = side_by_side(args.side_widths, args.side_steps, args.threads)
-    report["side_by_side"] = rows
-    print(
-        f"\n| n | batched (s) | straightforward (s) | speed-up |  ({args.side_steps} steps, "
-        "9 fixed-batch configs x 8 seeds)\n|---|---|---|---|"
-    )
-    for row in rows:
-        print(
-            f"| {row['n']} | {row['batched_s']:.2f} | {row['reference_s']:.1f} | "
-            f"{row['speedup']:.0f}x |"
-        )
-    bound = lower_bound(peaks, suite_s)
+        runs = [time_suite(args.threads, args.steps, args.record) for _ in range(args.repeat)]
+        suite_s = min(runs)
+        report["suite_s"], report["suite_runs_s"] = suite_s, runs
+        print(f"\ndefault suite (python -m sims.width_sweep, this checkout): {suite_s:.1f} s wall "
+              f"(min of {', '.join(f'{x:.1f}' for x in runs)})")
+    configs, settings = _suite(args.steps, args.record)
+    report["suite"] = {"configs": [c.name for c in configs], "widths": settings.widths,
+                       "seeds": settings.seeds, "steps": settings.steps,
+                       "record": settings.record}
+    print(f"suite: {len(configs)} configurations, widths {settings.widths}, {settings.seeds} "
+          f"seeds, {settings.steps} steps, {len(settings.record)} recorded")
+    bound = lower_bound(peaks, suite_s, args.steps, args.record)
     report["lower_bound"] = bound
     print(
-        f"\nsuite arithmetic: {bound['suite_gflop']:.0f} GFLOP, {bound['suite_gbyte']:.0f} GB "
+        f"suite arithmetic: {bound['suite_gflop']:.0f} GFLOP, {bound['suite_gbyte']:.0f} GB "
         f"compulsory traffic; roofline lower bound {bound['bound_s']:.1f} s"
     )
     if suite_s is not None:
@@ -210,6 +294,32 @@ def main() -> None:
             f"achieved: {suite_s:.1f} s = {100 * bound['achieved_fraction_of_bound']:.0f}% of "
             "the bound's speed"
         )
+    if args.compare:
+        revs = compare_revisions(args.compare, args.threads, args.repeat, settings.steps,
+                                 settings.record)
+        report["revisions"] = revs
+        first = revs[args.compare[0]]["suite_s"]
+        print("\n| revision | commit | suite (s, min) | runs (s) | speed-up over "
+              f"{args.compare[0]} | % of bound |\n|---|---|---|---|---|---|")
+        for rev, row in revs.items():
+            runs = ", ".join(f"{x:.1f}" for x in row["runs_s"])
+            speedup, share = first / row["suite_s"], 100 * bound["bound_s"] / row["suite_s"]
+            print(f"| {rev} | {row['commit']} | {row['suite_s']:.1f} | {runs} | "
+                  f"{speedup:.2f}x | {share:.0f}% |")
+            if row["configs"] != report["suite"]["configs"]:
+                print(f"  note: {rev} ran configurations {', '.join(row['configs'])}")
+    if args.side_widths:
+        rows = side_by_side(args.side_widths, args.side_steps, args.threads)
+        report["side_by_side"] = rows
+        print(
+            f"\n| n | batched (s) | straightforward (s) | speed-up |  ({args.side_steps} steps, "
+            "9 fixed-batch configs x 8 seeds)\n|---|---|---|---|"
+        )
+        for row in rows:
+            print(
+                f"| {row['n']} | {row['batched_s']:.2f} | {row['reference_s']:.1f} | "
+                f"{row['speedup']:.0f}x |"
+            )
     if args.thread_counts:
         scaling = thread_scaling(16384, 20, args.thread_counts)
         report["threads_n16384_20steps_s"] = scaling
@@ -217,6 +327,8 @@ def main() -> None:
             "\nn = 16384, 20 steps, 9 fixed-batch configs x 8 seeds: "
             + ", ".join(f"{k} thread(s) {v:.1f} s" for k, v in scaling.items())
         )
+    report["load_after"] = os.getloadavg()
+    print(f"\nload average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2) + "\n")

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from batchedoptim import BatchedOptimizer, make_optimizer
-
 from ._config import ProbeConfig, SweepSettings
 
 if TYPE_CHECKING:
     import torch
+
+    from batchedoptim import BatchedOptimizer
 
 QUANTITIES = ("delta1", "delta2", "delta3", "dY", "AtZ", "Bt")
 TRAJ_COLUMNS = ("loss", "normA_over_n", "normB_over_m")
@@ -160,6 +160,7 @@ def run_width(
     """
     import torch
 
+    from batchedoptim import make_optimizer
     from stablelora import stable_shrink_
 
     dtype = getattr(torch, settings.dtype)
