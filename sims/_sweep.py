@@ -37,6 +37,7 @@ from .errors import ConfigError, ResultsError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from sharding import Shard
 
 DEFAULT_OUT = Path("results/width_sweep")
 CHECKPOINT_S = 30.0  # rebuild the combined files at most this often during a sweep
@@ -352,6 +353,8 @@ def run_sweep(
     *,
     progress: bool | None = None,
     log: Callable[[str], None] | None = None,
+    shard: Shard | None = None,
+    combine: bool = False,
 ) -> SweepResult:
     """Run (or resume) a width sweep and write the result files into ``out``.
 
@@ -366,13 +369,18 @@ def run_sweep(
         out: output directory.
         progress: tqdm progress bar; None shows it only on a terminal.
         log: where one-line notes go (default: stderr).
+        shard: compute only this shard's units (positions ≡ i mod K in the list of all
+            units, width by width in suite order) and write no combined files: shards
+            share ``out``; a later run without a shard writes the result files.
+        combine: compute nothing; write the result files from the stored units.
 
     Returns:
-        The tables and bookkeeping of the run.
+        The tables and bookkeeping of the run (no tables for a shard).
 
     Raises:
         ConfigError: invalid configuration or settings, or theory refused a configuration.
-        ResultsError: the output directory cannot be written or memory does not suffice.
+        ResultsError: the output directory cannot be written or memory does not suffice,
+            or ``combine`` finds units missing.
     """
     import torch
 
@@ -382,22 +390,32 @@ def run_sweep(
         torch.set_num_threads(settings.threads)
     try:
         with contextlib.ExitStack() as held:  # _run_sweep locks out once the input is valid
-            return _run_sweep(configs, settings, Path(out), progress, log, held)
+            return _run_sweep(configs, settings, Path(out), progress, log, held, shard,
+                              combine)
     finally:
         torch.set_num_threads(threads)
 
 
 @contextlib.contextmanager
-def _locked(out: Path) -> Iterator[None]:
+def _locked(out: Path, shard: Shard | None = None) -> Iterator[None]:
     """Hold ``out``'s directory lock (docs/results-format.md) and clear stale temporaries.
+
+    A shard holds only its own lock (``.lock.shard-i-of-K``): shards share ``out``, each
+    writing its own unit files atomically, while the combined files are written only under
+    the whole directory's lock. Stale temporaries are cleared only under that lock.
 
     Raises:
         ResultsError: ``out`` is a file, cannot be created, or another run holds it.
     """
-    from atomicfile import directory_lock, remove_stale_temporaries
+    from atomicfile import directory_lock, remove_stale_temporaries, shard_lock_name
 
     if out.exists() and not out.is_dir():
         raise ResultsError(f"--out {out} exists and is not a directory")
+    if shard is not None:
+        name = shard_lock_name(shard.index, shard.count)
+        with directory_lock(out, name=name, conflicts=".lock", error=ResultsError):
+            yield
+        return
     with directory_lock(out, conflicts=".lock.shard-*", error=ResultsError):
         for directory in (out, *(out / "units").glob("*/")):
             remove_stale_temporaries(directory)
@@ -411,6 +429,8 @@ def _run_sweep(
     progress: bool | None,
     log: Callable[[str], None] | None,
     held: contextlib.ExitStack,
+    shard: Shard | None = None,
+    combine: bool = False,
 ) -> SweepResult:
     from tqdm import tqdm
 
@@ -426,13 +446,16 @@ def _run_sweep(
     shapes = unit_shapes(settings)
     budget = memory_budget(device, settings)
     check_table_memory(configs, settings)
-    held.enter_context(_locked(out))
+    held.enter_context(_locked(out, shard))
 
     units: dict[tuple[str, int], UnitResult] = {}
     result = SweepResult(out, configs, settings, predictions, {}, device=device)
     pending: dict[int, list[ProbeConfig]] = {}
+    owned = None if shard is None else _shard_units(configs, settings, budget, shard)
     for w in settings.widths:
         for c in configs:
+            if owned is not None and (c.name, w) not in owned:
+                continue
             unit = load_unit(out, c.name, w, prints[c.name], shapes)
             if unit is None:
                 pending.setdefault(w, []).append(c)
@@ -441,6 +464,17 @@ def _run_sweep(
                 result.reused.append((c.name, w))
     if result.reused:
         emit(f"resuming from {out}: {len(result.reused)} finished units reused")
+    if combine and pending:
+        missing = [f"{c.name} at n={w}" for w in pending for c in pending[w]]
+        raise ResultsError(
+            f"--combine: {len(missing)} units are not finished ({', '.join(missing[:3])}"
+            f"{', …' if len(missing) > 3 else ''}); run the missing shards, or drop --combine"
+        )
+
+    def write_combined() -> dict[str, pd.DataFrame]:
+        if shard is not None:  # shards write unit files only
+            return {}
+        return write_outputs(out, configs, settings, units, predictions, device)
 
     plan = [
         (w, chunk)
@@ -466,13 +500,29 @@ def _run_sweep(
                     result.computed.append((c.name, w))
                 more = i + 1 < len(plan)
                 if more and time.monotonic() - last_write >= CHECKPOINT_S:
-                    write_outputs(out, configs, settings, units, predictions, device)
+                    write_combined()
                     last_write = time.monotonic()
         except KeyboardInterrupt:
-            write_outputs(out, configs, settings, units, predictions, device)
+            write_combined()
             raise
-    result.tables = write_outputs(out, configs, settings, units, predictions, device)
+    result.tables = write_combined()
     return result
+
+
+def _shard_units(
+    configs: list[ProbeConfig], settings: SweepSettings, budget: int, shard: Shard
+) -> set[tuple[str, int]]:
+    """The (config, width) units of ``shard``: whole groups of the full plan.
+
+    The work items are the groups a fresh unsharded run computes together, width by width
+    (:func:`plan_chunks` of every configuration); item p belongs to shard p mod K. Whole
+    groups, because a unit's last bits depend on which configurations share its tensor
+    program (the products' shapes): so a shard computes exactly what the unsharded run
+    would, and the combined files are byte-identical.
+    """
+    items = [(w, chunk) for w in settings.widths for chunk in plan_chunks(configs, settings, w,
+                                                                        budget)]
+    return {(c.name, w) for p, (w, chunk) in enumerate(items) if shard.owns(p) for c in chunk}
 
 
 def _predict_or_raise(config: ProbeConfig, m_exp: int) -> Prediction:

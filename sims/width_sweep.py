@@ -13,8 +13,10 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from sharding import add_shard_arguments
+
 from ._config import DEVICES, DTYPES, INITS, OPTIMIZERS, ProbeConfig, SweepSettings, parse_exponent
-from .errors import ConfigError, SimsError
+from .errors import ConfigError, ResultsError, SimsError
 
 _DEFAULTS = SweepSettings()
 _CONFIG_FLAGS = (
@@ -244,6 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a new Z every step: OUTSIDE Assumption 1 (γ[g_A·Z] = 1 needs g_A "
         "correlated with Z); labelled '+fresh' in every output",
     )
+    add_shard_arguments(p)
     return p
 
 
@@ -323,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
         args = build_parser().parse_args(_join_negative_exponents(argv))
-        return _run(args)
+        return _run(args, argv)
     except SimsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -336,7 +339,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, argv: list[str]) -> int:
+    from sharding import parse_shard, submit_options
+
     from ._suite import DEFAULT_SUITE, apply_overrides, load_suite
 
     if not args.out.strip():  # an empty value ("$UNSET") would silently mean "."
@@ -357,13 +362,35 @@ def _run(args: argparse.Namespace) -> int:
     else:
         configs = list(DEFAULT_SUITE)
     settings = settings_from_args(args, base)
+    shard = None if args.shard is None else parse_shard(args.shard, error=ConfigError)
+    if shard is not None and args.combine:
+        raise ConfigError("--shard computes units, --combine only combines: give one of them")
+    submit = submit_options(args, ConfigError)
 
     from ._report import format_report
     from ._sweep import run_sweep
 
+    if submit is not None:  # K shards as one job array, then combine here
+        from sharding import submit_shards, without_submit_flags
+
+        shard_argv = [*without_submit_flags(argv), "--no-progress"]
+        submit_shards("sims.width_sweep", shard_argv, submit, Path(args.out) / ".submitit",
+                      ResultsError)
     result = run_sweep(
-        configs, settings, Path(args.out), progress=False if args.no_progress else None
+        configs,
+        settings,
+        Path(args.out),
+        progress=False if args.no_progress else None,
+        shard=shard,
+        combine=args.combine or submit is not None,
     )
+    if shard is not None:
+        print(
+            f"computed {len(result.computed)} units, reused {len(result.reused)} "
+            f"(shard {shard}); write the result files with the same command without --shard, "
+            "or with --combine"
+        )
+        return 0
     print(
         format_report(
             result.configs, result.predictions, result.tables["summary"], result.tables["stops"]
