@@ -187,12 +187,18 @@ def attach(optimizer: Opt, model: nn.Module, *, shrink: float, stop_condition: b
         ``optimizer`` itself.
 
     Raises:
-        PairingError: if ``optimizer`` is not a torch optimizer, already has Stable-LoRA,
-            or trains no LoRA pair of ``model``.
+        PairingError: if ``optimizer`` is not a torch optimizer (or is a wrapper without
+            hooks), already has Stable-LoRA, or trains no LoRA pair of ``model``.
         ShrinkRateError: if λ is outside [0, 1).
     """
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise PairingError(f"stablelora.attach takes a torch.optim.Optimizer, got {optimizer!r}")
+    if not hasattr(optimizer, "_optimizer_step_pre_hooks"):  # never ran Optimizer.__init__
+        raise PairingError(
+            f"{type(optimizer).__name__} has no optimizer hooks (a wrapper such as "
+            f"accelerate's AcceleratedOptimizer?); attach to the optimizer it wraps, before "
+            f"accelerate.prepare or Trainer.train"
+        )
     if optimizer in _ATTACHED:
         raise PairingError("Stable-LoRA is already attached to this optimizer")
     check_shrink(shrink)

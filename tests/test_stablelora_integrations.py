@@ -8,7 +8,7 @@ from test_stablelora_peft import tiny_llama
 from test_stablelora_reference import X, Y, algorithm1_shrink, lora_params, mse, pairs_of, two_layer
 from torch import nn
 
-from stablelora import LoRALinear, attach, create_stablelora_optimizer, stop_steps
+from stablelora import LoRALinear, PairingError, attach, create_stablelora_optimizer, stop_steps
 
 pytestmark = pytest.mark.filterwarnings("ignore::FutureWarning")
 
@@ -51,6 +51,8 @@ def test_accelerate_prepare_with_default_placement_trains_as_a_plain_loop():
     assert inner.param_groups[0]["lr"] == 1e-2
     assert stop_steps(aopt) == stop_steps(opt) and stop_steps(opt)["2"] is not None
     assert_same(ours, plain)
+    with pytest.raises(PairingError, match="attach to the optimizer it wraps"):
+        attach(accelerator.prepare(adamw(two_layer())), ours, shrink=0.02)
 
 
 def test_reduce_lr_on_plateau_drives_the_attached_optimizer_after_a_state_round_trip():
