@@ -21,6 +21,10 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,79}$")
 _M_RE = re.compile(r"^(?:(\d+)|((?:\d+(?:\.\d*)?|\.\d+))?n)$")
 
 
+MAX_EXPONENT = 16  # width exponents in the papers are within ±2
+MAX_SEED = 2**62  # seeds go into torch generators (64-bit)
+
+
 def parse_exponent(value: object, what: str) -> Fraction:
     """Read a width exponent γ (``"-3/2"``, ``-1.5``, ``0``) as an exact fraction.
 
@@ -32,22 +36,27 @@ def parse_exponent(value: object, what: str) -> Fraction:
         The exponent as a ``Fraction``.
 
     Raises:
-        ConfigError: when the value is not a finite rational number.
+        ConfigError: when the value is not a finite rational number in
+            [-MAX_EXPONENT, MAX_EXPONENT].
     """
     if isinstance(value, bool):
         raise ConfigError(f"{what}: expected an exponent such as -1/2, got {value!r}")
-    if isinstance(value, Fraction):
-        return value
     try:
-        if isinstance(value, float):
+        if isinstance(value, Fraction):
+            exponent = value
+        elif isinstance(value, float):
             if not math.isfinite(value):
                 raise ValueError
-            return Fraction(str(value))
-        return Fraction(str(value).strip().replace("\u2212", "-"))
+            exponent = Fraction(str(value))
+        else:
+            exponent = Fraction(str(value).strip().replace("\u2212", "-"))
     except (ValueError, ZeroDivisionError):
         raise ConfigError(
             f"{what}: expected a finite exponent such as -1/2, -1.5 or 0, got {value!r}"
         ) from None
+    if abs(exponent) > MAX_EXPONENT:  # n^γ must stay a float: 2^16^16 = 2^256
+        raise ConfigError(f"{what}: |γ| must be at most {MAX_EXPONENT}, got {value!r}")
+    return exponent
 
 
 def format_exponent(value: Fraction | float) -> str:
@@ -290,15 +299,24 @@ def validate_settings(settings: SweepSettings) -> SweepSettings:
         cpus = os.cpu_count() or 1
         if settings.threads > cpus:  # torch would try to start them all (a hang at 100000)
             raise ConfigError(f"threads: this machine has {cpus} CPUs, got {settings.threads}")
+    seed = _int_at_least(settings.seed, 0, "seed")
+    seeds = _int_at_least(settings.seeds, 1, "seeds")
+    if seed + seeds > MAX_SEED:
+        raise ConfigError(f"seed: seeds {seed} … {seed + seeds - 1} exceed 2^62")
+    rank = _int_at_least(settings.rank, 1, "rank")
+    narrowest = min(min(widths), settings.m_at(min(widths)))
+    if rank > narrowest:
+        raise ConfigError(f"rank r = {rank} exceeds the narrowest width {narrowest}: LoRA "
+                          "needs r ≤ min(n, m)")
     return replace(
         settings,
         widths=tuple(sorted(set(widths))),
         record=tuple(sorted(set(record))),
         steps=steps,
-        seeds=_int_at_least(settings.seeds, 1, "seeds"),
-        seed=_int_at_least(settings.seed, 0, "seed"),
+        seeds=seeds,
+        seed=seed,
         batch=_int_at_least(settings.batch, 1, "batch"),
-        rank=_int_at_least(settings.rank, 1, "rank"),
+        rank=rank,
         teacher_rank=_int_at_least(settings.teacher_rank, 1, "teacher_rank"),
         bootstrap=_bootstrap(settings.bootstrap),
     )

@@ -188,3 +188,13 @@ def test_a_toymodel_directory_is_not_overwritten(capsys, tmp_path):
     line = _fails(capsys, [*TINY, "--out", str(out)])
     assert "holds runs.csv of `python -m toymodel run`" in line
     assert (out / "run.json").read_text() == "{}"
+
+
+@pytest.mark.parametrize("flags, needle", [
+    (["--eta-exp", "1e400"], "|γ| must be at most 16"),  # OverflowError in n^γ before
+    (["--seed", "99999999999999999999999"], "exceed 2^62"),  # OverflowError in torch
+    (["--rank", "1000000"], "exceeds the narrowest width 8"),  # crashed in the fits
+])
+def test_values_beyond_what_the_numerics_hold(capsys, tmp_path, flags, needle):
+    """Classes found beyond the issue: tracebacks on values no float or seed can hold."""
+    assert needle in _fails(capsys, [*TINY, *flags, "--out", str(tmp_path / "o")])
