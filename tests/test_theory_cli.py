@@ -119,3 +119,45 @@ def test_help_documents_the_flags_in_the_papers_notation():
                        capture_output=True, text=True, check=True)
     for token in ("γ[η]", "γ[s]", "γ[A₀Z]", "γ[B₀]", "γ[η_B]", "signsgd", "nostop"):
         assert token in p.stdout
+
+
+def _cli(*argv, timeout=20):
+    """Run ``python -m theory`` as a subprocess: (exit code, stdout, stderr, seconds)."""
+    t = time.perf_counter()
+    p = subprocess.run(["timeout", str(timeout), sys.executable, "-m", "theory", *argv],
+                       capture_output=True, text=True, check=False)
+    return p.returncode, p.stdout, p.stderr, time.perf_counter() - t
+
+
+@pytest.mark.parametrize(("argv", "code"), [
+    (["solve", "x > 0; x < 1/1000000", "--json"], 0),  # was 16 s: denominators 1, 2, 3, …
+    (["implies", "x > 0", "x >= 1/1" + "0" * 50], 1),  # never finished
+    (["solve", "max(x0, x1, x2) = max(y0, y1, y2)"], 0),  # was 140 s: 729 leaves
+    (["solve", "max(" * 250 + "x" + ", 1)" * 250 + " <= 0"], 2),  # RecursionError
+    (["solve", "(" * 250 + "x" + ")" * 250 + " <= 0"], 2),
+    (["solve", "-" * 990 + "x <= 0"], 0),
+    (["solve", "x <= " + "9" * 4301], 2),  # int-string limit ValueError
+    (["solve", "; ".join(f"max(a{i}, b{i}) >= 0" for i in range(15))], 2),  # 2^15 cells
+])
+def test_slow_or_deep_inputs_answer_fast_or_refuse_in_one_line(argv, code):
+    rc, out, err, _ = _cli(*argv)
+    assert rc == code, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == (1 if code == 2 else 0)
+    # the time limit itself is the `timeout` above: generous for shared CI cores (< 1 s idle)
+
+
+def test_systems_may_start_with_a_minus_and_values_with_a_unicode_minus():
+    rc, out, err, _ = _cli("solve", "-x<=1", "--json")
+    assert rc == 0 and json.loads(out)["cells"] == [["x >= -1"]], err
+    rc, out, _, _ = _cli("implies", "--json", "-x<0", "x>0")
+    assert rc == 0 and json.loads(out) == {"holds": True}
+    rc, out, _, _ = _cli("implies", "-x<0", "-x < -1", "--json")
+    assert rc == 1 and json.loads(out)["counterexample"]["point"] == {"x": "1"}
+    rc, out, err, _ = _cli("predict", "--eta", "\u22121/2", "--s", "0", "--A0Z", "0",
+                           "--B0", "\u2212inf", "--json")
+    assert rc == 0 and json.loads(out)["gamma"]["AtZ"] == "1/2", err
+
+
+def test_negative_coefficient_on_a_nullable_symbol_is_exit_2():
+    rc, _, err, _ = _cli("solve", "2*x - x <= 1", "--nullable", "x")
+    assert rc == 2 and "x appears under a minus sign" in err and len(err.splitlines()) == 1

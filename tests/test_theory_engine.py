@@ -193,3 +193,80 @@ def test_sympy_relations_are_a_front_end_to_the_solver():
 @pytest.mark.parametrize("module", [_maxplus, _linear, _solver, _parse, _sympy])
 def test_module_doctests(module):
     assert doctest.testmod(module).failed == 0
+
+
+def _simplest_by_search(lo, lo_s, hi, hi_s):
+    """Reference witness: 0 if allowed, else smallest denominator, then |numerator|."""
+    if _linear._inside(Fraction(0), lo, lo_s, hi, hi_s):
+        return Fraction(0)
+    for d in range(1, 100):
+        inside = [Fraction(k, d) for k in range(-300, 301)
+                  if _linear._inside(Fraction(k, d), lo, lo_s, hi, hi_s)]
+        if inside:
+            return min(inside, key=lambda v: abs(v.numerator))
+    raise AssertionError("no rational with a small denominator")
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(rationals, rationals, st.booleans(), st.booleans(), st.sampled_from(["both", "lo", "hi"]))
+def test_witness_is_the_simplest_rational_of_the_interval(a, b, lo_s, hi_s, sides):
+    lo, hi = min(a, b), max(a, b)
+    if lo == hi:
+        lo_s = hi_s = False
+    lo = None if sides == "hi" else lo
+    hi = None if sides == "lo" else hi
+    assert _linear._pick(lo, lo_s, hi, hi_s) == _simplest_by_search(lo, lo_s, hi, hi_s)
+
+
+def test_witness_in_a_tiny_interval_is_found_directly():
+    tiny = Fraction(1, 10**50)
+    assert _linear._pick(Fraction(0), True, tiny, False) == tiny
+    assert _linear._pick(Fraction(0), True, tiny, True) == Fraction(1, 10**50 + 1)
+    x = solve(parse_system(f"x > 0; x < 1/{10**999}"))[0].point["x"]
+    assert 0 < x < Fraction(1, 10**999)
+    res = implies(parse_system("x > 0"), parse_system(f"x >= 1/{10**50}"))
+    assert not res.holds and 0 < res.counterexample.point["x"] < tiny
+
+
+def test_equal_maxima_give_one_cell_per_pair_of_dominant_terms():
+    cells = solve(parse_system("max(x0, x1, x2) = max(y0, y1, y2)"))
+    assert len(cells) == 9
+    assert ["x0 >= x1", "x0 >= x2", "x0 = y0", "y0 >= y1", "y0 >= y2"] in \
+        [c.strings() for c in cells]
+    for c in cells:  # each witness and each interior point solves the system
+        assert parse_system("max(x0, x1, x2) = max(y0, y1, y2)").holds(
+            {**{k: Fraction(0) for k in ("x0", "x1", "x2", "y0", "y1", "y2")}, **c.interior})
+
+
+@pytest.mark.parametrize("text", [
+    "max(" * 150 + "x" + ", 1)" * 150 + " <= 0",
+    "(" * 150 + "x" + ")" * 150 + " <= 0",
+    "x <= " + "9" * 4301,
+])
+def test_parser_limits_are_named_errors(text):
+    with pytest.raises(theory.errors.TheoryLimitError):
+        parse_system(text)
+
+
+def test_unary_signs_are_read_without_recursion():
+    assert parse_expr("-" * 990 + "x") == GammaExpr.symbol("x")
+    assert parse_expr("-" * 991 + "x") == -GammaExpr.symbol("x")
+    assert parse_expr("+-+-x") == GammaExpr.symbol("x")
+
+
+@pytest.mark.parametrize("text", ["2*x - x <= 1", "x - x <= 1", "0*x <= 1", "x/(-2) <= y",
+                                  "-(-x) <= 1", "y <= 1 + -x + x"])
+def test_a_nullable_symbol_under_a_minus_is_refused_even_if_it_cancels(text):
+    with pytest.raises(NullableConflictError, match="minus sign"):
+        parse_system(text, nullable="x")
+    parse_system(text)  # the same text is fine when x is finite
+
+
+def test_search_work_is_bounded():
+    many = "; ".join(f"max(a{i}, b{i}) >= 0" for i in range(15))  # 2^15 cells
+    with pytest.raises(theory.errors.TheoryLimitError, match="split it"):
+        solve(parse_system(many))
+    assert not implies(parse_system(many), parse_system("a0 >= 0")).holds  # first leaf suffices
+    names = ",".join(f"x{i}" for i in range(20))  # 2^20 nullable splits
+    with pytest.raises(theory.errors.TheoryLimitError):
+        solve(parse_system(" + ".join(names.split(",")) + " >= 0", nullable=names))

@@ -12,11 +12,15 @@ witness point satisfies every constraint exactly) and "infeasible" is exact elim
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from fractions import Fraction
 
-__all__ = ["LinCon", "feasible", "implies", "project", "simplify"]
+from .errors import TheoryLimitError
+
+__all__ = ["LinCon", "charge", "feasible", "implies", "metered", "project", "simplify"]
 
 
 @dataclass(frozen=True, order=True)
@@ -146,22 +150,43 @@ def _inside(v: Fraction, lo: Fraction | None, lo_s: bool, hi: Fraction | None,
 
 
 def _pick(lo: Fraction | None, lo_s: bool, hi: Fraction | None, hi_s: bool) -> Fraction:
-    """A simple rational in the interval: 0 if allowed, else the smallest denominator."""
+    """The simplest rational in the interval: 0 if allowed, else the one closest to 0 with
+    the smallest denominator (Stern–Brocot, linear in the continued-fraction length)."""
     if _inside(Fraction(0), lo, lo_s, hi, hi_s):
         return Fraction(0)
-    if hi is None:
-        return Fraction(math.floor(lo) + 1)  # type: ignore[arg-type]
-    if lo is None:
-        return Fraction(math.ceil(hi) - 1)
-    if lo == hi:
+    if lo is not None and hi is not None and lo == hi:
         return lo
-    d = 1
+    if hi is not None and hi <= 0:  # mirror a negative interval onto the positive side
+        return -_simplest_positive(-hi, hi_s, None if lo is None else -lo, lo_s)
+    assert lo is not None, "an interval without 0 is bounded on the side of 0"
+    return _simplest_positive(lo, lo_s, hi, hi_s)
+
+
+def _simplest_positive(lo: Fraction, lo_s: bool, hi: Fraction | None,
+                       hi_s: bool) -> Fraction:
+    """The fraction of smallest denominator (then numerator) in a non-empty interval
+    (lo, hi) with 0 <= lo, bounds closed or open, hi ``None`` for +∞.
+
+    Continued-fraction descent: if an integer lies in the interval, the smallest one is the
+    answer; otherwise lo and hi share the integer part a and the answer is
+    a + 1/x with x the simplest number in (1/(hi − a), 1/(lo − a)) (bounds swap).
+    Iterative, so a 4,000-digit bound costs a few thousand cheap steps.
+    """
+    parts: list[int] = []
     while True:
-        for k in (math.ceil(lo * d), math.floor(lo * d) + 1):
-            v = Fraction(k, d)
-            if _inside(v, lo, lo_s, hi, hi_s):
-                return v
-        d += 1
+        k = math.floor(lo) if not lo_s else math.floor(lo) + 1
+        if k < lo:
+            k += 1
+        if hi is None or k < hi or (k == hi and not hi_s):
+            break
+        a = math.floor(lo)
+        parts.append(a)
+        lo, lo_s, hi, hi_s = (1 / (hi - a), hi_s,
+                              None if lo == a else 1 / (lo - a), lo_s)
+    value = Fraction(k)
+    for a in reversed(parts):
+        value = a + 1 / value
+    return value
 
 
 def _fm_cost(cons: Sequence[LinCon], x: str) -> int:
@@ -188,37 +213,114 @@ def _equality(cons: Sequence[LinCon]) -> LinCon | None:
     return None
 
 
+class _Meter:
+    """Work done by one top-level solver call, in constraints handled by Fourier–Motzkin."""
+
+    def __init__(self, limit: int, what: str) -> None:
+        self.limit, self.what, self.used = limit, what, 0
+
+    def add(self, n: int) -> None:
+        self.used += n
+        if self.used > self.limit:
+            raise TheoryLimitError(
+                f"{self.what} needs more than {self.limit} units of exact elimination work "
+                f"(each nullable symbol doubles the search, each max adds alternatives, each "
+                f"dense constraint multiplies Fourier–Motzkin rows): split it into smaller "
+                f"systems"
+            )
+
+
+_METER: ContextVar[_Meter | None] = ContextVar("theory_linear_meter", default=None)
+
+
+@contextmanager
+def metered(limit: int, what: str) -> Iterator[None]:
+    """Count every feasibility test inside the block; past ``limit`` units raise
+    :class:`TheoryLimitError` (one unit ≈ one constraint handled by one elimination)."""
+    token = _METER.set(_Meter(limit, what))
+    try:
+        yield
+    finally:
+        _METER.reset(token)
+
+
+def charge(n: int) -> None:
+    """Add ``n`` units to the current meter (no-op outside :func:`metered`)."""
+    meter = _METER.get()
+    if meter is not None:
+        meter.add(n)
+
+
+def _components(cons: list[LinCon]) -> list[list[LinCon]]:
+    """Split constraints into groups that share no symbol (each is decided on its own)."""
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for c in cons:
+        names = [k for k, _ in c.coeffs]
+        for other in names[1:]:
+            parent[root(other)] = root(names[0])
+    groups: dict[str, list[LinCon]] = {}
+    for c in cons:
+        groups.setdefault(root(c.coeffs[0][0]), []).append(c)
+    return list(groups.values())
+
+
+def _fm_point(current: list[LinCon]) -> dict[str, Fraction] | None:
+    """Fourier–Motzkin on one connected group: a point, or ``None`` if it is infeasible."""
+    stages: list[tuple[str, list[LinCon]]] = []
+    remaining = sorted(set().union(*(c.symbols for c in current)))
+    nxt: list[LinCon] | None = current
+    while remaining:
+        # eliminate the symbol that creates the fewest new constraints
+        x = min(remaining, key=lambda s, cs=current: _fm_cost(cs, s))
+        remaining.remove(x)
+        stages.append((x, current))
+        charge((len(remaining) + 1) * len(current) + _fm_cost(current, x))  # the scan above
+        nxt = _eliminate(current, x)
+        if nxt is None:
+            return None
+        current = nxt
+    point: dict[str, Fraction] = {}
+    for x, system in reversed(stages):
+        point[x] = _pick(*_bounds(system, x, point))
+    return point
+
+
 def feasible(cons: Sequence[LinCon]) -> dict[str, Fraction] | None:
     """An exact point satisfying every constraint, or ``None`` if there is none.
 
-    Equalities are substituted away first (Gaussian elimination); the rest goes through
-    Fourier–Motzkin elimination (exact over ℚ, strictness tracked); back-substitution
-    through the stored projections then picks a simple rational for each symbol.
+    Equalities are substituted away first (Gaussian elimination); the rest is split into
+    groups without a common symbol, and each goes through Fourier–Motzkin elimination
+    (exact over ℚ, strictness tracked); back-substitution through the stored projections
+    then picks the simplest rational for each symbol.
+
+    Raises:
+        TheoryLimitError: inside :func:`metered`, when the work exceeds its limit.
     """
+    charge(len(cons))
     current = _tidy(cons)
     if current is None:
         return None
     solved: list[tuple[str, LinCon]] = []
     while (e := _equality(current)) is not None:
         x = e.coeffs[0][0]
+        charge(len(current))
         current = _tidy(_combine(c, e, x) for c in current)  # e and its opposite vanish
         if current is None:
             return None
         solved.append((x, e))
-    symbols = sorted(set().union(*(c.symbols for c in current))) if current else []
-    stages: list[tuple[str, list[LinCon]]] = []
-    remaining = list(symbols)
-    while remaining:
-        # eliminate the symbol that creates the fewest new constraints
-        x = min(remaining, key=lambda s, cs=current: _fm_cost(cs, s))
-        remaining.remove(x)
-        stages.append((x, current))
-        current = _eliminate(current, x)
-        if current is None:
-            return None
     point: dict[str, Fraction] = {}
-    for x, system in reversed(stages):
-        point[x] = _pick(*_bounds(system, x, point))
+    for group in _components(current):
+        part = _fm_point(group)
+        if part is None:
+            return None
+        point.update(part)
     for x, e in reversed(solved):
         for name, _ in e.coeffs:
             if name != x:

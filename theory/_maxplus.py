@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .errors import NullableConflictError, TheoryInputError
+from .errors import NullableConflictError, TheoryInputError, TheoryLimitError
 
 __all__ = [
     "NEG_INF",
@@ -75,12 +75,13 @@ _NEG_INF_WORDS = {"-oo", "-inf", "-infinity", "−∞", "-∞"}
 def exact(x: object) -> Value:
     """Convert an exponent to an exact value: int, Fraction, sympy Rational/−oo, or a string.
 
-    Strings are ``"1/2"``, ``"-3"``, ``"-oo"``, ``"-inf"``.
+    Strings are ``"1/2"``, ``"-3"``, ``"-oo"``, ``"-inf"``; the minus may be U+2212 (−).
 
     Raises:
         TypeError: on a float (or a sympy Float): an exact value is needed.
         TheoryInputError: on anything else that is not a rational or −∞ (``"0.5"``, ``"pi"``,
             ``"1/0"``, +∞).
+        TheoryLimitError: a numerator or denominator over :data:`MAX_DIGITS` digits.
     """
     if isinstance(x, bool):
         raise TypeError(f"an exponent must be an exact rational, got the bool {x!r}")
@@ -107,8 +108,11 @@ def _from_sympy_number(x: object) -> Value:
     raise TheoryInputError(f"exponent {x} is not a rational number or -oo")
 
 
+MAX_DIGITS = 1000  #: longest integer (digits) an exponent string may have
+
+
 def _from_string(text: str) -> Value:
-    s = text.strip()
+    s = text.strip().replace("\u2212", "-")  # U+2212 MINUS SIGN, as typeset systems write it
     if s.lower() in _NEG_INF_WORDS:
         return NEG_INF
     m = _RATIONAL.match(s)
@@ -116,6 +120,8 @@ def _from_string(text: str) -> Value:
         raise TheoryInputError(
             f"exponent {text!r} is not an exact rational: write e.g. 1/2, -3 or -inf"
         )
+    if any(len(g.lstrip("+-")) > MAX_DIGITS for g in m.groups() if g is not None):
+        raise TheoryLimitError(f"exponent {s[:20]}... has a number over {MAX_DIGITS} digits")
     den = int(m.group(2)) if m.group(2) is not None else 1
     if den == 0:
         raise TheoryInputError(f"exponent {text!r} divides by zero")

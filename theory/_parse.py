@@ -28,9 +28,13 @@ from fractions import Fraction
 
 from ._maxplus import NEG_INF, GammaExpr, gmax
 from ._solver import Constraint, System, check_nullable
-from .errors import TheoryInputError, TheoryParseError
+from .errors import NullableConflictError, TheoryInputError, TheoryLimitError, TheoryParseError
 
-__all__ = ["parse_constraint", "parse_expr", "parse_nullable", "parse_system"]
+__all__ = ["MAX_DEPTH", "MAX_DIGITS", "parse_constraint", "parse_expr", "parse_nullable",
+           "parse_system"]
+
+MAX_DEPTH = 100  #: deepest nesting of parentheses and max(...) the parser accepts
+MAX_DIGITS = 1000  #: longest integer literal (digits) the parser accepts
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
@@ -67,6 +71,10 @@ def _tokens(text: str) -> list[_Tok]:
                 f"{tok!r} at column {col} is not an exact rational: write it as a fraction "
                 f"such as 1/2"
             )
+        if kind == "num" and len(tok) > MAX_DIGITS:
+            raise TheoryLimitError(
+                f"the number at column {col} has {len(tok)} digits: the limit is {MAX_DIGITS}"
+            )
         if kind == "inf":
             kind, tok = "name", "inf"
         if kind == "minus":
@@ -81,6 +89,8 @@ class _Parser:
         self.text = text
         self.toks = _tokens(text)
         self.i = 0
+        self.depth = 0
+        self.negated: set[str] = set()  # symbols under a minus sign or a factor <= 0
 
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
@@ -124,6 +134,8 @@ class _Parser:
                     raise TheoryParseError(f"can only divide by a rational (column {tok.col})")
                 if c == 0:
                     raise TheoryParseError(f"division by zero at column {tok.col}")
+                if c < 0:
+                    self.negated |= left.symbols
                 left = left.scale(1 / c)
         return left
 
@@ -136,6 +148,8 @@ class _Parser:
                 f"product of two non-constant exponents at column {tok.col}: exponents are "
                 f"multiplied only by rationals (γ of a product is a sum: use +)"
             )
+        if cb <= 0:
+            self.negated |= a.symbols
         try:
             return a.scale(cb)
         except TheoryInputError as err:
@@ -152,17 +166,28 @@ class _Parser:
             raise TheoryParseError(
                 f"cannot negate max(...) at column {tok.col}: -max is a min, outside max-plus"
             )
+        self.negated |= x.symbols
         return -x
 
     def unary(self) -> GammaExpr | _PosInf:
-        tok = self.peek()
-        if tok is not None and tok.text == "-" and tok.kind == "op":
+        signs: list[_Tok] = []  # a loop, not recursion: any number of signs
+        while (tok := self.peek()) is not None and tok.kind == "op" and tok.text in "+-":
             self.take()
-            return self.negate(self.unary(), tok)
-        if tok is not None and tok.text == "+" and tok.kind == "op":
-            self.take()
-            return self.unary()
-        return self.atom()
+            if tok.text == "-":
+                signs.append(tok)
+        x = self.atom()
+        for tok in reversed(signs):
+            x = self.negate(x, tok)
+        return x
+
+    def nested(self, tok: _Tok) -> None:
+        """Enter one level of parentheses or max(...); refuse past :data:`MAX_DEPTH`."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise TheoryLimitError(
+                f"nesting deeper than {MAX_DEPTH} levels of parentheses or max(...) at column "
+                f"{tok.col}"
+            )
 
     def atom(self) -> GammaExpr | _PosInf:
         tok = self.take()
@@ -173,17 +198,20 @@ class _Parser:
             if low in ("inf", "oo", "infinity"):
                 return _PosInf()
             if low == "max" and (nxt := self.peek()) is not None and nxt.text == "(":
-                self.take("(")
+                self.nested(self.take("("))
                 args = [self.expr()]
                 while (p := self.peek()) is not None and p.text == ",":
                     self.take(",")
                     args.append(self.expr())
                 self.take(")")
+                self.depth -= 1
                 return gmax(*args)
             return GammaExpr.symbol(tok.text)
         if tok.text == "(":
+            self.nested(tok)
             inner = self.expr()
             self.take(")")
+            self.depth -= 1
             return inner
         raise TheoryParseError(f"unexpected {tok.text!r} at column {tok.col}")
 
@@ -207,6 +235,7 @@ def parse_expr(text: str) -> GammaExpr:
 
     Raises:
         TheoryParseError: malformed input, a non-rational number, 1/0, a negated max.
+        TheoryLimitError: nesting or a literal beyond the parser's limits.
     """
     p = _Parser(text)
     if p.peek() is None:
@@ -221,7 +250,14 @@ def parse_constraint(text: str) -> Constraint:
 
     Raises:
         TheoryParseError: no relation, several relations, or a malformed side.
+        TheoryLimitError: nesting deeper than :data:`MAX_DEPTH`, a literal longer than
+            :data:`MAX_DIGITS` digits.
     """
+    return _constraint(text)[0]
+
+
+def _constraint(text: str) -> tuple[Constraint, set[str]]:
+    """The constraint and the symbols that appear under a minus sign (or a factor ≤ 0)."""
     p = _Parser(text)
     if p.peek() is None:
         raise TheoryParseError("empty constraint")
@@ -235,7 +271,7 @@ def parse_constraint(text: str) -> Constraint:
     p.take()
     rhs = p.expr()
     p.done()
-    return Constraint(lhs, "=" if tok.text == "==" else tok.text, rhs)
+    return Constraint(lhs, "=" if tok.text == "==" else tok.text, rhs), p.negated
 
 
 def parse_nullable(names: str | Iterable[str]) -> frozenset[str]:
@@ -259,13 +295,27 @@ def parse_nullable(names: str | Iterable[str]) -> frozenset[str]:
 def parse_system(text: str, nullable: str | Iterable[str] = ()) -> System:
     """Parse ``c₁; c₂; …`` with the given nullable symbols.
 
+    A nullable symbol may never stand under a minus sign or a factor ≤ 0, even where the
+    terms cancel: at −∞, ``2*x - x`` is −∞ + ∞ and ``0*x`` is 0·(−∞), both undefined.
+
     Raises:
         TheoryParseError: malformed input (the message names the constraint and column).
-        NullableConflictError: a nullable symbol with a negative coefficient.
+        TheoryLimitError: nesting or a literal beyond the parser's limits.
+        NullableConflictError: a nullable symbol subtracted, negated or scaled by c ≤ 0.
     """
     parts = [part for part in text.split(";") if part.strip()]
     if not parts:
         raise TheoryParseError("empty system: give constraints separated by ';'")
-    system = System(tuple(parse_constraint(p) for p in parts), parse_nullable(nullable))
+    names = parse_nullable(nullable)
+    cons = []
+    for part in parts:
+        con, negated = _constraint(part)
+        if bad := sorted(negated & names):
+            raise NullableConflictError(
+                f"nullable symbol {bad[0]} appears under a minus sign or a factor <= 0 in "
+                f"{part.strip()!r}: at {bad[0]} = -oo that is +oo or -oo + oo, not an exponent"
+            )
+        cons.append(con)
+    system = System(tuple(cons), names)
     check_nullable(system)
     return system

@@ -103,22 +103,41 @@ def _lin(a: Affine, b: Affine, strict: bool) -> LinCon:
     return LinCon.make(dict(d.coeffs), d.const, strict=strict)
 
 
-def _clauses(c: Constraint, neg: frozenset[str]) -> list[list[LinCon]]:
-    """CNF over linear atoms of one constraint once the symbols in ``neg`` are −∞."""
+Alternative = list[LinCon]  # a conjunction of linear atoms
+Clause = list[Alternative]  # a disjunction of alternatives
+
+
+def _clauses(c: Constraint, neg: frozenset[str]) -> list[Clause]:
+    """One constraint, once the symbols in ``neg`` are −∞, as clauses (all must hold).
+
+    ``max(lᵢ) ≤ max(rⱼ)`` gives one clause per lᵢ whose alternatives are the atoms
+    ``lᵢ ≤ rⱼ``. ``max(lᵢ) = max(rⱼ)`` gives one clause whose alternatives name the terms
+    that attain both maxima (``lᵢ* = rⱼ*``, every lᵢ ≤ lᵢ*, every rⱼ ≤ rⱼ*): |L|·|R|
+    alternatives instead of |R|^|L|·|L|^|R| leaves, and each is a "dominant term" cell.
+    """
     lhs, rhs = c.lhs.substitute_neg_inf(neg), c.rhs.substitute_neg_inf(neg)
     op = c.op
     if op in (">=", ">"):
         lhs, rhs, op = rhs, lhs, _FLIP[op]
     if op == "=":
-        return _clauses(Constraint(lhs, "<=", rhs), frozenset()) + _clauses(
-            Constraint(rhs, "<=", lhs), frozenset()
-        )
+        if lhs.is_neg_inf or rhs.is_neg_inf:
+            return [] if lhs.is_neg_inf and rhs.is_neg_inf else [[]]
+        ls, rs = lhs.sorted_terms(), rhs.sorted_terms()
+        alts = []
+        for li in ls:
+            for rj in rs:
+                alt = [_lin(li, rj, False), _lin(rj, li, False)]
+                alt += [_lin(x, li, False) for x in ls if x is not li]
+                alt += [_lin(y, rj, False) for y in rs if y is not rj]
+                if all(a.trivial() is not False for a in alt):
+                    alts.append([a for a in alt if a.trivial() is None])
+        return [alts]
     strict = op == "<"
     if rhs.is_neg_inf and (strict or not lhs.is_neg_inf):
         return [[]]  # x < −∞, or finite ≤ −∞: the empty disjunction, false
     if lhs.is_neg_inf:
         return []
-    return [[_lin(l, r, strict) for r in rhs.sorted_terms()] for l in lhs.sorted_terms()]
+    return [[[_lin(l, r, strict)] for r in rhs.sorted_terms()] for l in lhs.sorted_terms()]
 
 
 def _fmt_lin(c: LinCon, eq: bool = False) -> str:
@@ -157,7 +176,7 @@ class Cell:
     """One polyhedral piece of a solution set: nullable symbols at −∞ plus a simplified cell.
 
     ``point`` is an exact witness inside the cell (a counterexample when the cell refutes an
-    implication).
+    implication); ``interior`` is a point of its relative interior (every inequality strict).
     """
 
     neg_inf: frozenset[str]
@@ -165,6 +184,7 @@ class Cell:
     equalities: tuple[LinCon, ...]
     inequalities: tuple[LinCon, ...]
     point: dict[str, Value] = field(compare=False, hash=False)
+    interior: dict[str, Fraction] = field(default_factory=dict, compare=False, hash=False)
 
     def strings(self) -> list[str]:
         """The constraints as strings: ``X = -oo`` / ``X > -oo`` first, then the linear ones."""
@@ -183,7 +203,8 @@ class Cell:
         """The cell's shadow on the symbols in ``keep`` (exact Fourier–Motzkin projection)."""
         eqs, ineqs = _linear.simplify(_linear.project(self.linear(), keep))
         return Cell(self.neg_inf & keep, self.finite_nullable & keep, tuple(eqs), tuple(ineqs),
-                    {k: v for k, v in self.point.items() if k in keep})
+                    {k: v for k, v in self.point.items() if k in keep},
+                    {k: v for k, v in self.interior.items() if k in keep})  # ri(LC) = L(ri C)
 
     def contains(self, values: Mapping[str, Value]) -> bool:
         """Whether an exact assignment lies in the cell (its −∞ pattern and its polyhedron)."""
@@ -202,11 +223,16 @@ class Cell:
         return {"cell": self.strings(), "point": self.point_strings()}
 
 
-def _search(clauses: list[list[LinCon]], first_only: bool) -> list[list[LinCon]]:
+#: the most work (constraints handled by Fourier–Motzkin, summed) one solve / implies /
+#: satisfiable call may do: about 3 s of one core; larger systems are refused, not searched
+MAX_WORK = 100_000
+
+
+def _search(clauses: list[Clause], first_only: bool) -> list[list[LinCon]]:
     """Depth-first over the disjunctions; returns the feasible leaves (cells)."""
-    units = [cl[0] for cl in clauses if len(cl) == 1]
     if any(len(cl) == 0 for cl in clauses):
         return []
+    units = [a for cl in clauses if len(cl) == 1 for a in cl[0]]
     rest = sorted((cl for cl in clauses if len(cl) > 1), key=len)
     if _linear.feasible(units) is None:
         return []
@@ -217,10 +243,10 @@ def _search(clauses: list[list[LinCon]], first_only: bool) -> list[list[LinCon]]
             leaves.append(cur)
             return first_only
         clause = rest[i]
-        if any(_linear.implies(cur, a) for a in clause):
+        if any(all(_linear.implies(cur, a) for a in alt) for alt in clause):
             return rec(i + 1, cur)
-        for a in clause:
-            nxt = [*cur, a]
+        for alt in clause:
+            nxt = [*cur, *alt]
             if _linear.feasible(nxt) is not None and rec(i + 1, nxt):
                 return True
         return False
@@ -242,7 +268,8 @@ def _raw_cells(system: System, first_only: bool) -> Iterable[tuple[frozenset[str
     for k in range(len(nullable) + 1):
         for combo in itertools.combinations(nullable, k):
             neg = frozenset(combo)
-            clauses: list[list[LinCon]] = []
+            _linear.charge(len(system.constraints))  # 2^k splits for k nullable symbols
+            clauses: list[Clause] = []
             for c in system.constraints:
                 clauses.extend(_clauses(c, neg))
             for leaf in _search(clauses, first_only):
@@ -252,13 +279,18 @@ def _raw_cells(system: System, first_only: bool) -> Iterable[tuple[frozenset[str
 
 
 def _make_cell(system: System, neg: frozenset[str], leaf: list[LinCon]) -> Cell:
+    symbols = system.symbols
+    _linear.charge(len(symbols) + len(leaf))  # the witness is checked on every symbol
     eqs, ineqs = _linear.simplify(leaf)
     point: dict[str, Value] = dict(_linear.feasible(leaf) or {})
-    for s in system.symbols:
+    for s in symbols:
         point.setdefault(s, NEG_INF if s in neg else Fraction(0))
-    nullable = frozenset(system.nullable & set(system.symbols))
+    nullable = frozenset(system.nullable & set(symbols))
     assert system.holds(point), "solver witness does not satisfy the system"
-    return Cell(neg, nullable - neg, tuple(eqs), tuple(ineqs), point)
+    back = [LinCon(tuple((k, -v) for k, v in e.coeffs), -e.const) for e in eqs]
+    inner = _linear.feasible([*eqs, *back, *(c.strict_version() for c in ineqs)])
+    assert inner is not None, "a simplified cell has a relative interior"
+    return Cell(neg, nullable - neg, tuple(eqs), tuple(ineqs), point, inner)
 
 
 def satisfiable(system: System) -> bool:
@@ -266,33 +298,53 @@ def satisfiable(system: System) -> bool:
 
     Raises:
         NullableConflictError: a nullable symbol appears with a negative coefficient.
+        TheoryLimitError: the search would exceed :data:`MAX_WORK` feasibility tests.
     """
-    return next(iter(_raw_cells(system, first_only=True)), None) is not None
+    with _linear.metered(MAX_WORK, "the system"):
+        return next(iter(_raw_cells(system, True)), None) is not None
 
 
 def _contains(outer: Cell, inner: Cell) -> bool:
-    if outer.neg_inf != inner.neg_inf:
+    """Whether ``inner`` ⊆ ``outer``: first cheap necessary tests (outer constrains no symbol
+    that inner leaves free; inner's relative-interior point lies in outer), then one exact
+    implication per constraint of outer."""
+    if outer.neg_inf != inner.neg_inf or len(outer.equalities) > len(inner.equalities):
+        return False  # a cell of higher dimension is never inside one of lower dimension
+    outer_lin = outer.linear()
+    if not _symbols(outer_lin) <= _symbols(inner.linear()):
+        return False  # inner is unbounded along a symbol that outer constrains
+    if not all(c.holds(inner.interior) for c in outer_lin):
         return False
     lin = inner.linear()
-    return all(_linear.implies(lin, c) for c in outer.linear())
+    return all(_linear.implies(lin, c) for c in outer_lin)
+
+
+def _symbols(cons: list[LinCon]) -> frozenset[str]:
+    return frozenset().union(*(c.symbols for c in cons))
 
 
 def solve(system: System) -> list[Cell]:
     """The whole solution set as a union of simplified cells (none when unsatisfiable).
 
     Each cell has its redundant constraints dropped and its implicit equalities made
-    explicit; a cell contained in another one is absorbed.
+    explicit; a cell contained in another one is absorbed. Cells are compared
+    highest-dimensional first, each only against the cells kept so far.
+
+    Raises:
+        NullableConflictError: a nullable symbol appears with a negative coefficient.
+        TheoryLimitError: the search would exceed :data:`MAX_WORK` feasibility tests.
     """
-    cells = [_make_cell(system, neg, leaf) for neg, leaf in _raw_cells(system, first_only=False)]
-    kept: list[Cell] = []
-    for i, c in enumerate(cells):
-        absorbed = any(
-            _contains(o, c) and (not _contains(c, o) or j < i)
-            for j, o in enumerate(cells) if j != i
-        )
-        if not absorbed:
-            kept.append(c)
-    return kept
+    with _linear.metered(MAX_WORK, "the system"):
+        cells = [_make_cell(system, neg, leaf) for neg, leaf in _raw_cells(system, False)]
+        order = sorted(range(len(cells)), key=lambda i: len(cells[i].equalities))
+        kept: list[int] = []
+        for i in order:
+            c = cells[i]
+            _linear.charge(len(kept))  # the interior-point filter, one test per kept cell
+            if any(_contains(cells[j], c) for j in kept):
+                continue
+            kept = [j for j in kept if not _contains(c, cells[j])] + [i]
+    return [cells[i] for i in sorted(kept)]
 
 
 @dataclass(frozen=True)
@@ -321,10 +373,11 @@ def implies(hypotheses: System, conclusion: System) -> Implication:
     the first satisfiable one gives a simplified counterexample cell with a witness point.
     """
     nullable = hypotheses.nullable | conclusion.nullable
-    for c in conclusion.constraints:
-        for neg in c.negations():
-            sys = System((*hypotheses.constraints, neg), nullable)
-            leaf = next(iter(_raw_cells(sys, first_only=True)), None)
-            if leaf is not None:
-                return Implication(False, _make_cell(sys, *leaf), c)
+    with _linear.metered(MAX_WORK, "the implication"):
+        for c in conclusion.constraints:
+            for neg in c.negations():
+                sys = System((*hypotheses.constraints, neg), nullable)
+                leaf = next(iter(_raw_cells(sys, True)), None)
+                if leaf is not None:
+                    return Implication(False, _make_cell(sys, *leaf), c)
     return Implication(True)

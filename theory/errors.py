@@ -4,6 +4,7 @@ __all__ = [
     "NullableConflictError",
     "TheoryError",
     "TheoryInputError",
+    "TheoryLimitError",
     "TheoryParseError",
     "UnknownStatementError",
 ]
@@ -27,3 +28,7 @@ class NullableConflictError(TheoryInputError):
 
 class UnknownStatementError(TheoryInputError):
     """A catalogue name that does not exist; the message lists the valid names."""
+
+
+class TheoryLimitError(TheoryInputError):
+    """A system beyond the engine's stated size limits (nesting depth, digits, search work)."""
