@@ -16,14 +16,14 @@ from typing import Any
 from ._maxplus import NEG_INF, Value, exact, fmt_value, vadd, vmax
 from ._recursion import Config, step
 from ._shrink import shrink_prediction, shrinking_rows
-from ._time import KEYS, TIME_SUMS, Crossover, ExactAlgebra, TauModel, Term
+from ._time import KEYS, SETTLED, TIME_SUMS, Crossover, ExactAlgebra, TauModel, Term
 from .errors import TheoryInputError
 
 __all__ = ["KEYS", "OPTIMIZERS", "Prediction", "classify", "predict"]
 
 OPTIMIZERS = {"adam": "normalised", "adamw": "normalised", "signsgd": "normalised", "sgd": "sgd"}
 SHRINK_MODES = (None, "stop", "nostop")
-_HORIZON = 8  # fixed steps shown (gamma_by_t) when the recursion does not settle
+_HORIZON = 8  # fixed steps shown (gamma_by_t) when the recursion does not settle; ≥ 2·SETTLED
 
 
 def _trajectory(c: Config, horizon: int = _HORIZON) -> list[dict[str, Value]]:
@@ -338,10 +338,11 @@ def predict(
                decay=optimizer == "adamw")
     valid = _tau_limit(c, shrink)
     model = TauModel(c, time_sum, valid)
-    g0 = model.gamma(0)  # the least fixed point at fixed t: None where it grows with t
-    rows = _trajectory(c)
+    rows = _trajectory(c)  # step t is Kleene iterate t of the fixed-step recursion (τ = 0)
     last = rows[-1]
-    stationary = all(v is not None for v in g0.values())
+    stationary = all(rows[SETTLED][k] == rows[2 * SETTLED][k] for k in ("AZl", "Bl"))
+    # the least fixed point at fixed t (None where it grows with t, see theory._time)
+    g0 = {k: last[k] for k in KEYS} if stationary else model.gamma(0)
     steady_from = None
     if stationary:
         steady_from = next(t for t in range(1, len(rows))

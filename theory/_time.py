@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from itertools import pairwise
 from typing import Any
 
@@ -35,12 +36,13 @@ from ._maxplus import NEG_INF, Value, exact, fmt_value, vmax
 from ._recursion import Config, step
 from .errors import TheoryInputError
 
-__all__ = ["KEYS", "TIME_SUMS", "Crossover", "TauModel", "Term", "crossovers", "exact_tau"]
+__all__ = ["KEYS", "SETTLED", "TIME_SUMS", "Crossover", "TauModel", "Term", "crossovers",
+           "exact_tau"]
 
 KEYS = ("delta1", "delta2", "delta3", "dY", "AtZ", "Bt")
 TIME_SUMS = {"aligned": Fraction(1), "clt": Fraction(1, 2)}
 _D = 2  # learned parts in the state: η_A·Σ g_A Z and η_B·Σ g_B
-_SETTLED, _PROBE = _D + 1, 2 * _D + 2  # Kleene iterations compared to find growth
+SETTLED, _PROBE = _D + 1, 2 * _D + 2  # Kleene iterations compared to find growth
 
 _ATOM = {"A₀Z": "A₀Z (initialisation)", "B₀": "B₀ (initialisation)",
          "ΣA": "learned part η_A·Σ g_A Z", "ΣB": "learned part η_B·Σ g_B",
@@ -122,15 +124,22 @@ def exact_tau(tau: object) -> Fraction:
 # ---- exact values with +∞, at one τ ------------------------------------------------------
 
 def _xadd(*xs: Any) -> Any:
-    if any(x is NEG_INF for x in xs):
-        return NEG_INF
-    if any(x is POS_INF for x in xs):
-        return POS_INF
-    return sum(xs, Fraction(0))
+    total, inf = Fraction(0), False
+    for x in xs:
+        if x is NEG_INF:
+            return NEG_INF
+        if x is POS_INF:
+            inf = True
+        elif not inf:
+            total += x
+    return POS_INF if inf else total
 
 
 def _xmax(*xs: Any) -> Any:
-    return POS_INF if any(x is POS_INF for x in xs) else vmax(*xs)
+    for x in xs:
+        if x is POS_INF:
+            return POS_INF
+    return vmax(*xs)
 
 
 class ExactAlgebra:
@@ -288,36 +297,50 @@ class TauModel:
         self.c, self.time_sum, self.valid_up_to = c, time_sum, valid_up_to
         self.none_keys, self._a0_name = none_keys, a0_name
         self._cache: dict[Fraction, dict[str, Any]] = {}
-        alg = TermAlgebra(TIME_SUMS[time_sum])
+
+    @cached_property
+    def _iterates(self) -> tuple[tuple[Any, Any], tuple[Fraction | None, ...]]:
+        """The learned parts as term sets after d + 1 Kleene iterations, and for each the
+        least τ at which iteration 2d + 2 exceeds them (None: never). Computed on first use:
+        the fixed-step outputs of ``predict`` need only :meth:`gamma` at τ = 0."""
+        alg = TermAlgebra(TIME_SUMS[self.time_sum])
         state: tuple[Any, Any] = ((), ())
         settled = state
         for i in range(_PROBE):
-            q = step(alg, c, *state)
+            q = step(alg, self.c, *state)
             new = (alg.integ(q["incA"], "ΣA"), alg.integ(q["incB"], "ΣB"))
-            if i >= _SETTLED and new == state:
+            if i >= SETTLED and new == state:
                 break  # a fixed point for every τ at once
             state = new
-            if i + 1 == _SETTLED:
+            if i + 1 == SETTLED:
                 settled = state
-        self._grows = tuple(_first_excess(n, o) for n, o in zip(state, settled, strict=True))
-        self.no_exponent_beyond = {k: self._diverges_from(k) for k in KEYS}
-        q = step(alg, c, *settled)
-        self._terms: dict[str, list[_Tm]] = {}
-        self._turns: dict[str, list[Fraction]] = {}
-        for k in KEYS:
-            if k in none_keys or self.gamma(0)[k] is None:
-                self._terms[k], self._turns[k] = [], []
-            else:
-                self._terms[k], self._turns[k] = _envelope(q[k], self._upper(k))
-        # a tie at τ = 0 is not a breakpoint: equal n-exponents, invisible to a width sweep
-        self.breakpoints = {k: tuple(x for x in self._turns[k] if x > 0) for k in KEYS}
+        return settled, tuple(_first_excess(n, o) for n, o in zip(state, settled, strict=True))
+
+    @cached_property
+    def no_exponent_beyond(self) -> dict[str, Fraction | None]:
+        """Per quantity, the τ past which it has none (see ``Prediction.no_exponent_beyond``)."""
+        return {k: self._diverges_from(k) for k in KEYS}
+
+    @cached_property
+    def _envelopes(self) -> dict[str, tuple[list[_Tm], list[Fraction]]]:
+        q = step(TermAlgebra(TIME_SUMS[self.time_sum]), self.c, *self._iterates[0])
+        return {k: ([], []) if k in self.none_keys or self.gamma(0)[k] is None
+                else _envelope(q[k], self._upper(k)) for k in KEYS}
+
+    @cached_property
+    def breakpoints(self) -> dict[str, tuple[Fraction, ...]]:
+        """Per quantity, the τ* > 0 where the dominant term changes (sorted).
+
+        A tie at τ = 0 is not one: equal n-exponents, invisible to a width sweep.
+        """
+        return {k: tuple(x for x in self._envelopes[k][1] if x > 0) for k in KEYS}
 
     def _upper(self, k: str) -> Fraction | None:
         lims = [x for x in (self.no_exponent_beyond[k], self.valid_up_to) if x is not None]
         return min(lims) if lims else None
 
     def _diverges_from(self, k: str) -> Fraction | None:
-        cands = sorted({g for g in self._grows if g is not None})
+        cands = sorted({g for g in self._iterates[1] if g is not None})
         for i, x in enumerate(cands):
             nxt = (x + cands[i + 1]) / 2 if i + 1 < len(cands) else x + 1
             if self._exact(x)[k] is POS_INF or self._exact(nxt)[k] is POS_INF:
@@ -338,7 +361,7 @@ class TauModel:
             q = step(alg, self.c, *state)
             state = [alg.integ(q["incA"], "ΣA"), alg.integ(q["incB"], "ΣB")]
             hist.append(list(state))
-        forced = [hist[-1][j] != hist[_SETTLED - 1][j] for j in range(_D)]
+        forced = [hist[-1][j] != hist[SETTLED - 1][j] for j in range(_D)]
         for _ in range(_D + 1):
             state = [POS_INF if forced[j] else state[j] for j in range(_D)]
             q = step(alg, self.c, *state)
@@ -362,7 +385,7 @@ class TauModel:
         """
         if key not in KEYS:
             raise TheoryInputError(f"unknown quantity {key!r}: use one of {', '.join(KEYS)}")
-        return tuple(self._term(t) for t in self._terms[key])
+        return tuple(self._term(t) for t in self._envelopes[key][0])
 
     def _term(self, t: _Tm) -> Term:
         name = _name(t)
@@ -374,7 +397,8 @@ class TauModel:
         """Every change of dominant term, per quantity in KEYS order, τ* > 0."""
         out = []
         for k in KEYS:
-            for (p, q), x in zip(pairwise(self._terms[k]), self._turns[k], strict=True):
+            pieces, turns = self._envelopes[k]
+            for (p, q), x in zip(pairwise(pieces), turns, strict=True):
                 if x > 0:
                     out.append(_crossover(k, x, self._term(p), self._term(q)))
         return out
