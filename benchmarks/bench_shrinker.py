@@ -186,7 +186,10 @@ def time_setup(name: str, args: argparse.Namespace) -> list[dict]:
     device = torch.device(args.device)
     model, loss = (build_peft if name == "peft" else build_toy)(args, device)
     opts, shrinks, pairs = make_arms(model)
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # synchronize() below waits on the current device
+    backend = getattr(torch, device.type, None)  # torch.cuda, torch.mps, torch.xpu, ...
+    sync = getattr(backend, "synchronize", None) or (lambda: None)
     verdicts = check_sync(opts, loss) if device.type == "cuda" else {}
     times: dict[str, list[float]] = {a: [] for a in ARMS}
     shrink_times: dict[str, list[float]] = {a: [] for a in shrinks}
