@@ -29,7 +29,7 @@ class Attachment:
     attachment are freed together.
 
     Attributes:
-        names: the managed pairs' canonical names, in module order.
+        names: the managed pairs' canonical names, by group, in module order within one.
         groups: the pairs by (device, dtypes), each with its device-side flags.
         shrink: λ.
         stop_condition: Algorithm 1's stop condition (False: the paper's ablation).
