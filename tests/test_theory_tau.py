@@ -343,7 +343,8 @@ def test_cli_bad_tau_is_one_line_exit_2(capsys, argv):
 def test_cli_crossovers(capsys):
     code, out, _ = run(capsys, "crossovers", "--eta", "-3/2", "--s", "2", "--A0Z", "0",
                        "--B0", "-inf")
-    assert code == 0 and "AtZ: t*(n) = Θ(n^1/2): A₀Z (initialisation) → learned part" in out
+    assert code == 0 and ("AtZ, τ* = 1/2: In A_tZ, learned part η_A·Σ g_A Z = Θ(t·n^(-1/2)) "
+                          "overtakes A₀Z (initialisation) = Θ(1) at t*(n) = Θ(n^(1/2))") in out
     code, out, _ = run(capsys, "crossovers", "--eta", "-3/2", "--s", "2", "--A0Z", "0",
                        "--B0", "-inf", "--json")
     j = json.loads(out)

@@ -208,8 +208,7 @@ def _crossovers(a: argparse.Namespace) -> int:
         print("no crossovers: no quantity changes its dominant term at any τ > 0 where it has "
               "an exponent (t = Θ(n^τ))")
     for c in found:
-        print(f"{c.quantity}: t*(n) = Θ(n^{c.tau}): {c.before.name} → {c.after.name}. "
-              f"{c.reason}")
+        print(f"{c.quantity}, τ* = {c.tau}: {c.reason}")
     for k in KEYS:
         if div[k] is None:
             continue
@@ -217,7 +216,7 @@ def _crossovers(a: argparse.Namespace) -> int:
             print(f"{k}: no single exponent already at fixed t: a feedback loop of the "
                   f"recursion has gain ≫ 1 per step, so it grows with t at every width")
         else:
-            when = "t ≫ 1" if div[k] == 0 else f"t ≫ n^{div[k]}"
+            when = "t ≫ 1" if div[k] == 0 else f"t ≫ n^({div[k]})"
             print(f"{k}: no single exponent for τ > {div[k]} ({when}): a feedback loop has "
                   f"gain ≫ 1 over t steps, so the Θ(1) residual the calculus assumes fails "
                   f"(the loss converges, or blows up)")

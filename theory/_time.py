@@ -80,13 +80,21 @@ class Term:
         return self.n_exp + self.t_exp * exact_tau(tau)  # type: ignore[operator]
 
     def theta(self) -> str:
-        """``"t·n^-1/2"``-style text for Θ(·)."""
+        """``"t·n^(-1/2)"``-style text for Θ(·)."""
         parts = []
         if self.t_exp != 0:
-            parts.append("t" if self.t_exp == 1 else f"t^{self.t_exp}")
+            parts.append(_pow("t", self.t_exp))
         if self.n_exp != 0:
-            parts.append(f"n^{fmt_value(self.n_exp)}")
+            parts.append(_pow("n", self.n_exp))
         return "·".join(parts) or "1"
+
+
+def _pow(base: str, e: Value) -> str:
+    """``n``, ``n^2``, ``n^(1/2)``, ``n^(-1)``."""
+    if e == 1:
+        return base
+    text = fmt_value(e)
+    return f"{base}^{text}" if text.isdigit() else f"{base}^({text})"
 
 
 @dataclass(frozen=True)
@@ -411,7 +419,8 @@ _LABEL = {"delta1": "δ₁", "delta2": "δ₂", "delta3": "δ₃", "dY": "ΔY", 
 def _crossover(k: str, x: Fraction, before: Term, after: Term) -> Crossover:
     where = "" if k in ("AtZ", "Bt") else "the term through "
     why = (f"In {_LABEL[k]}, {where}{after.name} = Θ({after.theta()}) overtakes {where}"
-           f"{before.name} = Θ({before.theta()}) at t*(n) = Θ(n^{x}) (n*(t) = Θ(t^{1 / x})), "
+           f"{before.name} = Θ({before.theta()}) at t*(n) = Θ({_pow('n', x)}) (n*(t) = "
+           f"Θ({_pow('t', 1 / x)})), "
            f"so at a fixed step the width slope turns from {fmt_value(before.n_exp)} at large "
            f"n to {fmt_value(after.n_exp)} at small n.")
     return Crossover(k, x, before, after, why)
