@@ -155,3 +155,61 @@ def test_a_shard_command_line_drops_the_submission_flags():
     argv = ["--widths", "8", "--executor", "slurm", "--shards=4", "--partition", "gpu",
             "--time", "30", "--cpus-per-task", "2", "--out", "x"]
     assert without_submit_flags(argv) == ["--widths", "8", "--out", "x"]
+
+
+# --- toymodel: the same over the grid's chunks (phase two planned from phase one) ---
+
+TOY = ["--n", "16", "--r", "2", "--pretrain-steps", "20", "--steps", "4", "--batch", "8",
+       "--chunk-rows", "3", "--threads", "1", "--no-download", "--no-progress"]
+TOY_FILES = ("runs.csv", "curves.csv", "summary.csv", "fingerprint.json")
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    """(common flags, the files of an unsharded run)."""
+    from test_toymodel_helpers import make_data_dir
+
+    from toymodel.__main__ import main as toy_main
+
+    root = tmp_path_factory.mktemp("toy")
+    grid = root / "grid.json"
+    grid.write_text(json.dumps({"lrs": [1e-3, 1e-2], "sigmas": [1e-3, 1e-1],
+                                "shrinks": [0.1, 0.5], "seeds": [0, 1]}))
+    common = ["--grid", str(grid), *TOY, "--data-dir", str(make_data_dir(root)),
+              "--cache-dir", str(root / "cache")]
+    assert toy_main(["run", "--out", str(root / "full"), *common]) == 0
+    return common, {name: (root / "full" / name).read_bytes() for name in TOY_FILES}
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_toymodel_shards_then_combine_equal_one_run_byte_for_byte(count, toy, tmp_path, capsys):
+    from toymodel.__main__ import main as toy_main
+
+    common, unsharded = toy
+    out = tmp_path / "sharded"
+    trained = 0
+    for _ in range(2):  # phase one, then phase two (the last shard of round one may start it)
+        for i in range(count):
+            assert toy_main(["run", "--out", str(out), "--shard", f"{i}/{count}", *common]) == 0
+            trained += int(capsys.readouterr().out.split()[1])
+    assert not (out / "runs.csv").exists()
+    assert trained == 32  # 16 runs of phase one, 16 of phase two, each exactly once
+    assert toy_main(["run", "--out", str(out), "--combine", *common]) == 0
+    assert {name: (out / name).read_bytes() for name in TOY_FILES} == unsharded
+    assert not list((out / "shards").iterdir())  # merged chunk files are removed
+
+
+def test_toymodel_local_executor_and_combine_refusal(toy, tmp_path, capsys):
+    from toymodel.__main__ import main as toy_main
+
+    common, unsharded = toy
+    partial = tmp_path / "partial"
+    assert toy_main(["run", "--out", str(partial), "--shard", "0/2", *common]) == 0
+    capsys.readouterr()
+    assert toy_main(["run", "--out", str(partial), "--combine", *common]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--combine:" in err and "runs of phase 1 are not finished" in err and "\n" not in err
+    out = tmp_path / "array"
+    assert toy_main(["run", "--out", str(out), "--executor", "local", "--shards", "2",
+                     *common]) == 0
+    assert {name: (out / name).read_bytes() for name in TOY_FILES} == unsharded

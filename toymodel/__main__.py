@@ -7,8 +7,10 @@ import re
 import sys
 from pathlib import Path
 
+from sharding import add_shard_arguments
+
 from ._config import ARMS, GRIDS, ToyConfig, apply_grid
-from .errors import ConfigError, ToyModelError
+from .errors import ConfigError, ResumeError, ToyModelError
 
 DESCRIPTION = """\
 The toy model of the ICML paper (Section 3.4, Appendix D.1),
@@ -117,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="arms to run (default: the grid's)")
     _common(run)
     _finetune_flags(run)
+    add_shard_arguments(run)
     fine = sub.add_parser("finetune", help="fine-tune explicit lr × σ × λ × seed lists",
                           description="Fine-tune the given configurations (all combinations) "
                           "and write the same result files as run.")
@@ -198,7 +201,10 @@ def _main(argv: list[str] | None) -> int:
                   f"{info['train_acc_last_100_steps']:.3f} over the last 100 steps; "
                   f"{'cached' if info['cache_hit'] else 'saved'} at {info['cache']}")
             return 0
-        summary = run_grid(config, args.out, **kw)
+        if args.command == "run" and _sharded(args, config, kw, argv):
+            return 0
+        combine = args.command == "run" and (args.combine or args.executor is not None)
+        summary = run_grid(config, args.out, combine=combine, **kw)
         print(format_summary(summary))
         print(f"results in {args.out}/ (runs.csv, curves.csv, summary.csv, run.json)")
         return 0
@@ -214,6 +220,42 @@ def _main(argv: list[str] | None) -> int:
             raise
         print(f"toymodel: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _sharded(args: argparse.Namespace, config: ToyConfig, kw: dict,
+             argv: list[str] | None) -> bool:
+    """``--shard``: train one shard (True: done); ``--executor``: run all shards, then False.
+
+    With ``--executor`` the shards run as one job array per phase (phase two, the
+    Stable-LoRA arms, is planned from phase one's results), after pretraining here once.
+    """
+    from sharding import parse_shard, submit_options
+
+    shard = None if args.shard is None else parse_shard(args.shard, error=ConfigError)
+    if shard is not None and args.combine:
+        raise ConfigError("--shard trains runs, --combine only combines: give one of them")
+    submit = submit_options(args, ConfigError)
+    if shard is not None:
+        from ._run import run_shard
+
+        trained, phase_two = run_shard(config, args.out, shard, **kw)
+        wait = "" if phase_two else ("; phase two (Stable-LoRA) waits for phase one: run the "
+                                     "shards again once all have finished")
+        print(f"trained {trained} runs (shard {shard}){wait}; write the result files with the "
+              "same command without --shard, or with --combine")
+        return True
+    if submit is not None:
+        from sharding import submit_shards, without_submit_flags
+
+        from ._run import pretrained_model
+
+        pretrained_model(config, **kw)  # once, before the shards read it from the cache
+        shard_argv = [*without_submit_flags(sys.argv[1:] if argv is None else argv),
+                      "--no-progress"]
+        for _ in range(2 if any(ARMS[a][1] for a in config.arms) else 1):  # phases
+            submit_shards("toymodel.__main__", shard_argv, submit, args.out / ".submitit",
+                          ResumeError)
+    return False
 
 
 if __name__ == "__main__":

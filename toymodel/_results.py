@@ -25,7 +25,8 @@ from ._engine import ChunkResult
 from ._grid import KEY
 from .errors import ResumeError
 
-__all__ = ["CURVE_COLUMNS", "RUN_COLUMNS", "ResultStore", "read_result_csv"]
+__all__ = ["CURVE_COLUMNS", "RUN_COLUMNS", "ResultStore", "chunk_text", "parse_runs",
+           "read_result_csv"]
 
 RUN_COLUMNS = KEY + ["test_loss", "test_acc", "final_train_loss", "stop_step", "diverged"]
 CURVE_COLUMNS = KEY + ["step", "train_loss", "normA_over_n", "normB_over_m"]
@@ -151,6 +152,33 @@ def read_result_csv(path: Path, columns: list[str]) -> tuple[pd.DataFrame, bool]
     return df, cut
 
 
+def chunk_text(rows: pd.DataFrame, result: ChunkResult) -> tuple[str, str]:
+    """A finished chunk as CSV rows without header: (curves.csv rows, runs.csv rows)."""
+    steps, G = result.train_loss.shape
+    keys = rows[KEY].reset_index(drop=True)
+    curves = keys.loc[np.repeat(np.arange(G), steps)].reset_index(drop=True)
+    curves["step"] = np.tile(np.arange(1, steps + 1), G)
+    curves["train_loss"] = result.train_loss.T.reshape(-1)
+    curves["normA_over_n"] = result.normA.T.reshape(-1)
+    curves["normB_over_m"] = result.normB.T.reshape(-1)
+    runs = keys.copy()
+    runs["test_loss"] = result.test_loss
+    runs["test_acc"] = result.test_acc
+    runs["final_train_loss"] = result.train_loss[-1]
+    runs["stop_step"] = pd.array([int(k) if k > 0 else pd.NA for k in result.stop_step],
+                                 dtype="Int64")  # empty when the condition never fired
+    finite = np.isfinite(result.test_loss) & np.isfinite(result.train_loss).all(axis=0)
+    runs["diverged"] = ~finite
+    return curves.to_csv(index=False, header=False), runs.to_csv(index=False, header=False)
+
+
+def parse_runs(text: str, path: Path) -> pd.DataFrame:
+    """runs.csv rows (no header) as validated rows; ``path`` names them in errors."""
+    header = ",".join(RUN_COLUMNS) + "\n"
+    return _validate_runs(pd.read_csv(io.StringIO(header + text),
+                                      dtype={"arm": object, "diverged": object}), path)
+
+
 def _typed_empty(columns: list[str]) -> pd.DataFrame:
     """An empty frame with the result columns and their dtypes."""
     dtypes = {"arm": object, "seed": np.int64, "step": np.int64, "diverged": bool,
@@ -229,29 +257,13 @@ class ResultStore:
         The in-memory rows are parsed back from the very text written, so what later
         decisions (phase two's best σ) and the summary see is what is on disk.
         """
-        steps, G = result.train_loss.shape
-        keys = rows[KEY].reset_index(drop=True)
-        curves = keys.loc[np.repeat(np.arange(G), steps)].reset_index(drop=True)
-        curves["step"] = np.tile(np.arange(1, steps + 1), G)
-        curves["train_loss"] = result.train_loss.T.reshape(-1)
-        curves["normA_over_n"] = result.normA.T.reshape(-1)
-        curves["normB_over_m"] = result.normB.T.reshape(-1)
-        runs = keys.copy()
-        runs["test_loss"] = result.test_loss
-        runs["test_acc"] = result.test_acc
-        runs["final_train_loss"] = result.train_loss[-1]
-        runs["stop_step"] = pd.array([int(k) if k > 0 else pd.NA for k in result.stop_step],
-                                     dtype="Int64")  # empty when the condition never fired
-        finite = np.isfinite(result.test_loss) & np.isfinite(result.train_loss).all(axis=0)
-        runs["diverged"] = ~finite
-        self._append_text(self.curves_path, ",".join(CURVE_COLUMNS) + "\n",
-                          curves.to_csv(index=False, header=False))
-        text = runs.to_csv(index=False, header=False)
-        self._append_text(self.runs_path, ",".join(RUN_COLUMNS) + "\n", text)
-        header = ",".join(RUN_COLUMNS) + "\n"
-        new = _validate_runs(pd.read_csv(io.StringIO(header + text),
-                                         dtype={"arm": object, "diverged": object}),
-                             self.runs_path)
+        self.add_text(*chunk_text(rows, result))
+
+    def add_text(self, curves_text: str, runs_text: str) -> None:
+        """Append a chunk's CSV rows (:func:`chunk_text`) to curves.csv, then runs.csv."""
+        self._append_text(self.curves_path, ",".join(CURVE_COLUMNS) + "\n", curves_text)
+        self._append_text(self.runs_path, ",".join(RUN_COLUMNS) + "\n", runs_text)
+        new = parse_runs(runs_text, self.runs_path)
         self.runs = pd.concat([self.runs, new], ignore_index=True) if len(self.runs) else new
 
     def runs_on_disk(self) -> pd.DataFrame:

@@ -8,26 +8,38 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from atomicfile import atomic_open, directory_lock, remove_stale_temporaries
+from atomicfile import atomic_open, directory_lock, remove_stale_temporaries, shard_lock_name
 
 from ._config import ToyConfig
 from ._data import Dataset, default_cache_dir, load_dataset
 from ._engine import train_chunk
 from ._fingerprint import check_fingerprint, run_fingerprint
 from ._grid import chunks, phase_one, phase_two, rows_per_chunk
-from ._model import Pretrained, batch_schedule, frozen_features, load_or_pretrain
+from ._model import Frozen, Pretrained, batch_schedule, frozen_features, load_or_pretrain
 from ._plan import check_fits, finetune_bytes
-from ._results import ResultStore
+from ._results import RUN_COLUMNS, ResultStore, read_result_csv
+from ._shards import (
+    chunk_done,
+    contains,
+    merge_chunks,
+    phase_one_runs,
+    plan_items,
+    write_chunk,
+)
 from ._summary import summarize
 from .errors import ConfigError, ResumeError
 
-__all__ = ["pretrained_model", "resolve_device", "run_grid"]
+if TYPE_CHECKING:
+    from sharding import Shard
+
+__all__ = ["pretrained_model", "resolve_device", "run_grid", "run_shard"]
 
 
 def _set_threads(threads: int) -> None:
@@ -102,7 +114,7 @@ def _prepare_out(out: Path) -> Path:
 
 def run_grid(config: ToyConfig, out: Path, *, data_dir: Path | None = None,
              cache_dir: Path | None = None, download: bool = True,
-             progress: bool = True) -> pd.DataFrame:
+             progress: bool = True, combine: bool = False) -> pd.DataFrame:
     """Run (or resume) every run of ``config`` and write the result files in ``out``.
 
     Phase one trains the arms without shrinkage over lr × σ × seeds; phase two the
@@ -110,14 +122,18 @@ def run_grid(config: ToyConfig, out: Path, *, data_dir: Path | None = None,
     already done in ``out`` (same fingerprint: configuration, data, numerical code) are
     skipped; the summary is computed from ``runs.csv`` as it is on disk, so a fresh, a
     resumed and a repeated run write the same ``summary.csv``. The directory is locked
-    for the duration (docs/results-format.md, "Fingerprints and locks").
+    for the duration (docs/results-format.md, "Fingerprints and locks"). Chunks that
+    shards (:func:`run_shard`) finished are merged first, in plan order.
+
+    Args:
+        combine: train nothing: merge the shards' chunks and write the result files.
 
     Returns:
         The per-lr summary (also written to ``out/summary.csv``).
 
     Raises:
         ToyModelError: bad config, missing or corrupt data, a mismatching or busy ``out``,
-            or not enough memory.
+            not enough memory, or runs missing with ``combine``.
     """
     config.validate()
     out = _prepare_out(out)
@@ -140,13 +156,16 @@ def run_grid(config: ToyConfig, out: Path, *, data_dir: Path | None = None,
             print(f"toymodel: {out}: dropped incomplete rows (a cut-short or missing file); "
                   "their runs are recomputed", file=sys.stderr)
         return _run_locked(config, store, device, mnist, fashion, fingerprint, cache,
-                           size, progress)
+                           size, progress, combine)
 
 
-def _run_locked(config: ToyConfig, store: ResultStore, device: torch.device, mnist: Dataset,
-                fashion: Dataset, fingerprint: dict, cache: Path, size: int,
-                progress: bool) -> pd.DataFrame:
-    """The body of :func:`run_grid`, run while holding the directory lock."""
+def _features(config: ToyConfig, device: torch.device, mnist: Dataset, fashion: Dataset,
+              cache: Path, progress: bool) -> tuple[Pretrained, Frozen, dict, float, float]:
+    """Pretrained model, frozen features of every used image, per-seed batch indices.
+
+    Returns:
+        (model, frozen, seed → (steps, b) indices into frozen, pretraining s, features s).
+    """
     _set_threads(config.threads)
     t0 = time.perf_counter()
     model = load_or_pretrain(config, mnist, cache, device, progress)
@@ -158,6 +177,69 @@ def _run_locked(config: ToyConfig, store: ResultStore, device: torch.device, mni
     frozen = frozen_features(model, fashion, used, config.test_size, device)
     t_features = time.perf_counter() - t1
     local = {s: torch.searchsorted(used, sch) for s, sch in schedules.items()}
+    return model, frozen, local, t_pretrain, t_features
+
+
+def _train_kw(config: ToyConfig) -> dict:
+    """The keyword arguments of :func:`train_chunk` that come from the configuration."""
+    return dict(r=config.r, scale=config.scale, betas=(config.beta1, config.beta2),
+                eps=config.eps, weight_decay=config.weight_decay,
+                subtract_init=config.subtract_init, stop_condition=config.stop_condition)
+
+
+def run_shard(config: ToyConfig, out: Path, shard: Shard, *, data_dir: Path | None = None,
+              cache_dir: Path | None = None, download: bool = True,
+              progress: bool = True) -> tuple[int, bool]:
+    """Train only ``shard``'s chunks of ``config`` into ``out/shards/`` (no result files).
+
+    Phase one's chunks p ≡ i mod K; then, if phase one is complete on disk (runs.csv and
+    the shards' chunk files), phase two's, planned from phase one's runs in plan order.
+    Holds only the shard's lock: shards share ``out``; :func:`run_grid` merges.
+
+    Returns:
+        (runs trained, whether phase two could be planned).
+
+    Raises:
+        ToyModelError: as :func:`run_grid`.
+    """
+    config.validate()
+    out = _prepare_out(out)
+    device = resolve_device(config.device)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    mnist = load_dataset("mnist", data_dir=data_dir, cache_dir=cache, download=download,
+                         need_test=False)
+    fashion = load_dataset("fashion-mnist", data_dir=data_dir, cache_dir=cache,
+                           download=download, need_test=True)
+    check_fingerprint(out, run_fingerprint(config, {d.name: d.checksum()
+                                                    for d in (mnist, fashion)}))
+    size = rows_per_chunk(config)
+    name = shard_lock_name(shard.index, shard.count)
+    with directory_lock(out, name=name, conflicts=".lock", error=ResumeError):
+        done, _ = read_result_csv(out / "runs.csv", RUN_COLUMNS)  # read only: not our lock
+        _, frozen, local, _, _ = _features(config, device, mnist, fashion, cache, progress)
+        trained, runs = 0, None
+        for phase in (1, 2):
+            items = plan_items(config, phase, size, runs)
+            for position, (rows, chunk) in enumerate(items):
+                if (not shard.owns(position) or chunk_done(out, phase, position)
+                        or contains(done, rows)):
+                    continue
+                result = train_chunk(chunk, frozen, local[chunk.seed], **_train_kw(config))
+                write_chunk(out, phase, position, rows, result)
+                trained += len(rows)
+            if phase == 1:
+                runs = phase_one_runs(out, done, items)
+                if runs is None:  # other shards still train phase one
+                    return trained, False
+        return trained, True
+
+
+def _run_locked(config: ToyConfig, store: ResultStore, device: torch.device, mnist: Dataset,
+                fashion: Dataset, fingerprint: dict, cache: Path, size: int,
+                progress: bool, combine: bool = False) -> pd.DataFrame:
+    """The body of :func:`run_grid`, run while holding the directory lock."""
+    model, frozen, local, t_pretrain, t_features = _features(config, device, mnist, fashion,
+                                                             cache, progress)
     meta = {"config": config.to_json(), "fingerprint": fingerprint, "versions": _versions(),
             "device": _device_info(device),
             "data_sources": {"mnist": mnist.source, "fashion-mnist": fashion.source,
@@ -165,12 +247,15 @@ def _run_locked(config: ToyConfig, store: ResultStore, device: torch.device, mni
                              "fashion_test_images": len(frozen.y_test)},
             "pretrain": model.info, "runs_done": len(store.runs), "finished": False}
     t2 = time.perf_counter()
-    train_kw = dict(r=config.r, scale=config.scale, betas=(config.beta1, config.beta2),
-                    eps=config.eps, weight_decay=config.weight_decay,
-                    subtract_init=config.subtract_init, stop_condition=config.stop_condition)
+    train_kw = _train_kw(config)
     bar = tqdm(desc="fine-tune (runs)", unit="run", disable=not progress)
-    for plan in (lambda: phase_one(config), lambda: phase_two(config, store.runs)):
-        pending = store.pending(plan())
+    for phase, plan in ((1, lambda: phase_one(config)), (2, lambda: phase_two(config, store.runs))):
+        planned = plan()
+        merge_chunks(store, phase, chunks(planned, size))  # what shards finished, in plan order
+        pending = store.pending(planned)
+        if combine and len(pending):
+            raise ResumeError(f"--combine: {len(pending)} runs of phase {phase} are not "
+                              "finished; run the missing shards, or drop --combine")
         bar.total = (bar.total or 0) + len(pending)
         bar.refresh()
         for rows, chunk in chunks(pending, size):
