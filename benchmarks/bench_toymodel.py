@@ -8,7 +8,7 @@
    lower bound on its time at the measured rates.
 3. Runs a handful of configurations both ways: the straightforward loop (one run at a
    time, full forward through W_in, W₀ + s·BA and W_out, autograd, torch.optim.Adam) and
-   the batched engine (frozen features, G runs as one tensor program, BatchedAdam), checks
+   the batched engine (frozen features, G runs as one tensor program, batchedoptim), checks
    that they give the same numbers, and reports the speed-up per run.
 4. Times the batched engine per run at several chunk sizes G.
 
