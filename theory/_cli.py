@@ -187,6 +187,10 @@ def _predict(a: argparse.Namespace) -> int:
                                   for _, g in cols))
     print("breakpoints τ* (t*(n) = Θ(n^τ*)): " + "; ".join(
         f"{k} {', '.join(j['breakpoints'][k]) or '-'}" for k in KEYS))
+    beyond = {k: v for k, v in j["no_exponent_beyond"].items() if v is not None}
+    if beyond:
+        print("no exponent for τ beyond (see crossovers): " + "; ".join(
+            f"{k} {v}" for k, v in beyond.items()))
     for k, why in j["reasons"].items():
         print(f"  {k}: {why}")
     return 0

@@ -360,17 +360,18 @@ def predict(
                            f"{_f(c.etaB)}.")
     gamma: dict[str, Any] = {k: _sympy_value(g0[k]) for k in KEYS}
     overtaken: dict[str, int | None] = {"AtZ": None, "Bt": None}
-    for k in KEYS:
-        if gamma[k] is None:
-            reasons[k] = (f"no single exponent: the fixed-step recursion grows with t "
-                          f"({_f(rows[1][k])} at t = 1, {_f(last[k])} at t = {_HORIZON}, no "
-                          f"fixed point){_growth_why(c)}; {reasons[k]}")
     for k, init in (("AtZ", c.A0Z), ("Bt", c.B0)):
         if gamma[k] is None and init is not NEG_INF:
-            overtaken[k] = t = _overtaken_at(c, k, init)
-            reasons[k] = (f"{reasons[k]} The initialisation {_f(init)} dominates up to t = "
-                          f"{t - 1}; the learned part overtakes it at t = {t} and keeps "
-                          f"growing.")
+            overtaken[k] = _overtaken_at(c, k, init)
+    for k in KEYS:
+        if gamma[k] is None:
+            t = overtaken.get(k)
+            seen = (f"the initialisation Θ(n^{_f(c.A0Z if k == 'AtZ' else c.B0)}) dominates "
+                    f"or ties up to t = {t - 1}; the learned part overtakes it at t = {t} and "
+                    f"keeps growing" if t is not None else
+                    f"{_f(rows[1][k])} at t = 1, {_f(last[k])} at t = {_HORIZON}")
+            reasons[k] = (f"no single exponent: the fixed-step recursion grows with t "
+                          f"({seen}){_growth_why(c)}. At t = {_HORIZON}: {reasons[k]}")
     stable = stationary and g0["dY"] == 0 and all(r["dY"] == 0 for r in rows[1:])
     stable_from = (next(t for t in range(len(rows)) if all(r["dY"] == 0 for r in rows[t:]))
                    if stationary and g0["dY"] == 0 else None)
