@@ -155,9 +155,10 @@ def _bare_frame(ax: Axes) -> None:
 
 def plot_agreement(table: pd.DataFrame, *, ax: Axes | None = None,
                    quantities: tuple[str, ...] = QUANTITIES) -> Axes:
-    """Configs × quantities coloured by verdict, with "γ̂ (γ)" and the 95% interval of γ̂
-    written in (sims' verdict: agree when the interval holds γ or |γ̂ − γ| ≤ 0.1, so a wide
-    interval shows why a far-off γ̂ still agrees).
+    """Configs × quantities coloured by verdict, with "γ̂ (γ)", the 95% interval of γ̂ and
+    the cell's regime written in (sims' verdict: agree when the interval holds γ or
+    |γ̂ − γ| ≤ 0.1, so a wide interval shows why a far-off γ̂ still agrees; in a crossover
+    cell γ is the band "small-n term…large-n term" and γ̂ must lie in it).
 
     Args:
         table: ``agreement_table(summary)``.
@@ -179,8 +180,13 @@ def plot_agreement(table: pd.DataFrame, *, ax: Axes | None = None,
         i, j = rows.index(rec.config), cols.index(rec.quantity)
         code[i, j] = VERDICTS.index(rec.verdict)
         ci = f"[{_num(rec.ci_low)}, {_num(rec.ci_high)}]"
-        ax.text(j, i, f"{_num(rec.gamma_hat)}  ({fmt_exp(rec.gamma_pred)})\n{ci}", ha="center",
-                va="center", fontsize=8, linespacing=1.4)
+        regime = str(getattr(rec, "regime", "") or "")
+        pred = fmt_exp(rec.gamma_pred)
+        if regime == "crossover":
+            pred = f"{fmt_exp(rec.gamma_other)}…{pred}"
+        text = f"{_num(rec.gamma_hat)}  ({pred})\n{ci}" + (f"\n{regime}" if regime else "")
+        ax.text(j, i, text, ha="center", va="center", fontsize=7 if regime else 8,
+                linespacing=1.3)
     _verdict_image(ax, code, VERDICT_COLOR)
     ax.set_xticks(range(len(cols)), [GAMMA_LABEL[q] for q in cols])
     ax.set_yticks(range(len(rows)), rows)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-KINDS = ("width", "exponents", "agreement", "norms", "toymodel", "phase", "coord")
+KINDS = ("width", "exponents", "agreement", "maps", "norms", "toymodel", "phase", "coord")
 
 
 @dataclass
@@ -171,6 +171,41 @@ def draw_agreement(sweep: Results, notes: list[str]) -> list[Drawn]:
     out.append(Drawn("agreement_steps", fig, "Agreement map",
                      "verdict of every config × quantity × recorded step (steps increase "
                      "within each block)"))
+    return out
+
+
+def draw_maps(sweep: Results, notes: list[str]) -> list[Drawn]:
+    """One figure per config: the (n, t) plane of each quantity coloured by local slope,
+    theory's crossover lines t* = K·n^{τ*} drawn on it (crossovers.csv)."""
+    from figures._plot_map import plot_slope_map
+
+    if not _need(sweep, ("summary.csv", "measurements.csv"), notes):
+        return []
+    summary, crossovers = sweep.get("summary.csv"), sweep.get("crossovers.csv")
+    if crossovers is None:
+        notes.append(f"(n, t) maps drawn without crossover lines: "
+                     f"{sweep.why_absent('crossovers.csv')}")
+    measurements = sweep.get("measurements.csv")
+    order = list(dict.fromkeys(summary["config"]))
+    stems = file_stems("map", order)
+    out = []
+    for config in order:
+        widths = sorted(set(measurements.loc[measurements["config"] == config, "width"]))
+        qs = [q for q in QUANTITIES if q in set(summary.loc[summary["config"] == config,
+                                                             "quantity"])]
+        if len(widths) < 2 or not qs:
+            continue
+        fig = _figure(3, math.ceil(len(qs) / 3), panel=(3.6, 3.0))
+        axes = fig.subplots(math.ceil(len(qs) / 3), 3, squeeze=False).ravel()
+        for ax, q in zip(axes, qs, strict=False):
+            plot_slope_map(summary, crossovers, config=config, quantity=q, widths=widths, ax=ax)
+        for ax in axes[len(qs):]:
+            ax.remove()
+        fig.suptitle(f"{config}: local slope d log RMS / d log n over the (n, t) plane "
+                     "(hatched: converged)")
+        out.append(Drawn(stems[config], fig, "Crossover maps",
+                         f"{config}: measured local slopes over (n, t); theory's crossover "
+                         "t* = K·n^τ* as a line (K measured), dotted where K is not"))
     return out
 
 
@@ -360,7 +395,7 @@ def render_all(results: str | Path, out: str | Path, *, fmt: str = "png", dpi: i
     toy = load_results(results / "toymodel", "toymodel")
     drawers: dict[str, Callable[[Results, list[str]], list[Drawn]]] = {
         "width": draw_width, "exponents": draw_exponents, "agreement": draw_agreement,
-        "norms": draw_norms, "toymodel": draw_toymodel, "phase": draw_phase,
+        "maps": draw_maps, "norms": draw_norms, "toymodel": draw_toymodel, "phase": draw_phase,
         "coord": draw_coord,
     }
     outcome = Outcome()

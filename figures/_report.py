@@ -48,9 +48,15 @@ def exponent_grid(summary: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     for config, g in tab.groupby("config", sort=False):
         by_q = {r.quantity: r for r in g.itertuples(index=False)}
         cells = [f"{_num(by_q[q].gamma_hat)} ({fmt_exp(by_q[q].gamma_pred)}) "
-                 f"{_MARK[by_q[q].verdict]}" if q in by_q else "" for q in qs]
+                 f"{_MARK[by_q[q].verdict]}{_regime(by_q[q])}" if q in by_q else "" for q in qs]
         rows.append([config, str(int(g["step"].iloc[0])), *cells])
     return ["config", "step", *(f"γ[{_QUANTITY_TEXT.get(q, q)}]" for q in qs)], rows
+
+
+def _regime(row: object) -> str:
+    """`` asymptotic`` etc. after a verdict mark, when summary.csv has regimes."""
+    regime = getattr(row, "regime", "")
+    return f" {regime}" if isinstance(regime, str) and regime else ""
 
 
 def exponent_rows(summary: pd.DataFrame) -> list[list[str]]:
@@ -62,7 +68,7 @@ def exponent_rows(summary: pd.DataFrame) -> list[list[str]]:
     for r in agreement_table(summary).itertuples(index=False):
         rows.append([r.config, _QUANTITY_TEXT.get(r.quantity, r.quantity), str(r.step),
                      _num(r.gamma_hat, 3), f"[{_num(r.ci_low)}, {_num(r.ci_high)}]",
-                     fmt_exp(r.gamma_pred), r.verdict])
+                     fmt_exp(r.gamma_pred), r.verdict + _regime(r)])
     return rows
 
 
@@ -163,6 +169,27 @@ def incomplete_notes(sweep: Results, toy: Results) -> list[str]:
     return notes
 
 
+def regime_sections(summary: pd.DataFrame, crossovers: pd.DataFrame | None) -> list[str]:
+    """Agreement per regime, the crossovers table and every disagreeing cell (issue 9)."""
+    from figures import _report_regime as rr
+
+    header, rows = rr.regime_rows(summary, crossovers)
+    parts = ["## Regimes and crossovers", "",
+             "Each cell is judged in its regime (docs/sims.md, \"Regimes\"): agree / judged "
+             "cells per regime; " + rr.totals_line(summary), "", markdown_table(rows, header),
+             ""]
+    if crossovers is not None and len(crossovers):
+        parts += ["Crossovers t*(n) = K·n^τ* of theory's terms, located from the width "
+                  "dependence at each step; τ̂ with its 95% seed-bootstrap interval:", "",
+                  markdown_table(rr.crossover_rows(crossovers), rr.CROSSOVER_HEADER), ""]
+    bad = rr.disagree_rows(summary)
+    parts += [f"Every disagreeing cell ({len(bad)}), with its regime and the reason "
+              "(automatic: regime, and the local slopes' trend across widths):", ""]
+    if bad:
+        parts += [markdown_table(bad, rr.DISAGREE_HEADER), ""]
+    return parts
+
+
 def write_report(path: Path, outcome: Outcome, sweep: Results, toy: Results) -> None:
     """Write ``report.md`` beside the figures (atomically).
 
@@ -202,8 +229,11 @@ def write_report(path: Path, outcome: Outcome, sweep: Results, toy: Results) -> 
                   "Verdicts over every recorded step and quantity:", "",
                   markdown_table(verdict_count_rows(summary),
                                  ["config", "agree", "disagree", "n/a"]), ""]
+        if "regime" in summary.columns:
+            parts += regime_sections(summary, sweep.get("crossovers.csv"))
     for section, title in (("Phase diagram", "Phase diagram"),
                            ("Exponents over steps", "Exponents over steps"),
+                           ("Crossover maps", "Crossover maps: local slopes over (n, t)"),
                            ("Width plots", "Width plots (coordinate checks)"),
                            ("Norm dynamics", "Norm dynamics and the stop step"),
                            ("Coordinate check", "LoRA coordinate check of a real model "

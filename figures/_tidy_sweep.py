@@ -107,25 +107,41 @@ def agreement_table(summary: pd.DataFrame, step: int | None = None) -> pd.DataFr
     Args:
         summary: summary.csv.
         step: the recorded step to show; ``None`` takes each config's last recorded step
-            (after the early transient, see DESIGN.md).
+            before the loss converged (no cell in the ``converged`` regime), else its last.
 
     Returns:
         One row per config × quantity with ``step, gamma_hat, ci_low, ci_high, gamma_pred,
-        verdict, n_seeds, n_diverged``, configs in the order they first appear in ``summary``
+        verdict, n_seeds, n_diverged`` (and ``regime, gamma_other`` when summary has them),
+        configs in the order they first appear in ``summary``
         (the sweep's suite order), quantities in the order δ₁, δ₂, δ₃, ΔY, A_tZ, B_t.
     """
     if step is None:
-        last = summary.groupby("config")["step"].transform("max")
-        sel = summary[summary["step"] == last]
+        last = _last_judged_step(summary)
+        sel = summary[summary["step"] == summary["config"].map(last)]
     else:
         sel = summary[summary["step"] == step]
     cols = ["config", "quantity", "step", "gamma_hat", "ci_low", "ci_high", "gamma_pred",
             "verdict", "n_seeds", "n_diverged"]
+    cols += [c for c in ("regime", "gamma_other") if c in summary.columns]
     config_rank = {c: i for i, c in enumerate(dict.fromkeys(summary["config"]))}
     quantity_rank = {q: i for i, q in enumerate(QUANTITIES)}
     ranked = sel[cols].assign(_c=sel["config"].map(config_rank),
                               _q=sel["quantity"].map(quantity_rank).fillna(len(QUANTITIES)))
     return ranked.sort_values(["_c", "_q"]).drop(columns=["_c", "_q"]).reset_index(drop=True)
+
+
+def _last_judged_step(summary: pd.DataFrame) -> pd.Series:
+    """Per config, the last recorded step before the loss converged: the last step with no
+    ``converged`` cell (summary.csv's ``regime``), else the last recorded step."""
+    last = summary.groupby("config")["step"].max()
+    if "regime" not in summary.columns:
+        return last
+    conv = summary[summary["regime"] == "converged"].groupby("config")["step"].unique()
+    for config, steps in conv.items():
+        ok = sorted(set(summary.loc[summary["config"] == config, "step"]) - set(steps))
+        if ok:
+            last[config] = ok[-1]
+    return last
 
 
 def config_verdicts(summary: pd.DataFrame, step: int | None = None,

@@ -66,6 +66,19 @@ def format_exponent(value: Fraction | float) -> str:
     return str(Fraction(value))
 
 
+HORIZONS = {"default": 512, "long": 2048}  # --horizon: steps of the built-in suite
+
+
+def log_grid(steps: int) -> tuple[int, ...]:
+    """Recorded steps 1, 2, 3, 4, 6, 8, 11, 16, 23, … , ``steps``: ⌊2^{j/2}⌉, √2 apart.
+
+    A crossover t*(n) = K·n^{τ*} moves by a factor 2^{τ*} per doubling of n; steps √2 apart
+    resolve it at every width doubling for τ* ≥ 1/2 and keep the count logarithmic.
+    """
+    grid = {min(steps, round(2 ** (j / 2))) for j in range(2 * max(1, steps).bit_length() + 2)}
+    return tuple(sorted(grid | {steps}))
+
+
 @dataclass(frozen=True)
 class ProbeConfig:
     """One configuration of the single LoRA layer Y = W₀Z + s·BAZ (Stable-LoRA Sec. 2.1).
@@ -140,7 +153,7 @@ class SweepSettings:
     seeds: int = 8  # S independent seeds per (config, width): draws of Z, target, A₀, B₀
     seed: int = 0  # first seed; seeds are seed, seed+1, …, seed+S−1
     steps: int = 512  # optimizer updates; step k is the paper's update t = k−1 → k
-    record: tuple[int, ...] = ()  # steps k where δ's are measured; () = log_grid(steps)
+    record: tuple[int, ...] = log_grid(512)  # steps k where δ's are measured; (): log_grid(steps)
     batch: int = 4  # b, columns of the input batch Z ∈ ℝ^{n×b}
     rank: int = 4  # r, LoRA rank
     m: str = "n"  # output width: "n" (m = n), "0.5n" (m = ρ·n) or an integer (fixed m)
@@ -160,19 +173,6 @@ class SweepSettings:
         """Output width m at input width n."""
         fixed, ratio = _parse_m(self.m)
         return fixed if fixed is not None else max(1, round(ratio * n))
-
-
-HORIZONS = {"default": 512, "long": 2048}  # --horizon: steps of the built-in suite
-
-
-def log_grid(steps: int) -> tuple[int, ...]:
-    """Recorded steps 1, 2, 3, 4, 6, 8, 11, 16, 23, … , ``steps``: ⌊2^{j/2}⌉, √2 apart.
-
-    A crossover t*(n) = K·n^{τ*} moves by a factor 2^{τ*} per doubling of n; steps √2 apart
-    resolve it at every width doubling for τ* ≥ 1/2 and keep the count logarithmic.
-    """
-    grid = {min(steps, round(2 ** (j / 2))) for j in range(2 * max(1, steps).bit_length() + 2)}
-    return tuple(sorted(grid | {steps}))
 
 
 def _parse_m(spec: str) -> tuple[int | None, float]:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._config import ProbeConfig, format_exponent
+from ._crossover import Bend, envelope
+from ._probe import QUANTITIES
 
 
 def _float(value: Any) -> float | None:
@@ -36,6 +38,13 @@ class Prediction:
     plain: Any  # theory.Prediction, shrink=None
     after_stop: Any = None  # theory.Prediction with shrink="stop"/"nostop", or None
     reasons: dict[str, str] = field(default_factory=dict)
+    bends: dict[str, tuple[Bend, ...]] = field(default_factory=dict)  # per quantity, τ ↑
+
+    @property
+    def steady_from(self) -> int:
+        """The first paper step t of theory's fixed point (≥ 1); sims steps k ≤ it are
+        transient (k = t + 1)."""
+        return getattr(self.plain, "steady_from", None) or 1
 
     def for_step(self, step: int, phase: str) -> dict[str, float | None] | None:
         """Predicted exponents at recorded step k (the paper's t = k − 1).
@@ -98,8 +107,22 @@ def predict_config(config: ProbeConfig, m_exp: int = 1) -> Prediction:
         "m_exp": m_exp,
     }
     plain = predict(*args, **kwargs)
+    bends = bends_of(plain)
     if config.shrink is None:
-        return Prediction(plain.case, bool(plain.stable), plain, None, dict(plain.reasons))
+        return Prediction(plain.case, bool(plain.stable), plain, None, dict(plain.reasons), bends)
     mode = "stop" if config.stop_condition else "nostop"
     after = predict(*args, **kwargs, shrink=mode)
-    return Prediction(after.case, bool(after.stable), plain, after, dict(after.reasons))
+    return Prediction(after.case, bool(after.stable), plain, after, dict(after.reasons), bends)
+
+
+def bends_of(plain: Any) -> dict[str, tuple[Bend, ...]]:
+    """Every bend of every quantity's envelope over t = Θ(n^τ), τ ∈ ℝ (theory's terms).
+
+    theory's ``crossovers`` lists the bends at τ* ≥ 0; those at τ* < 0 are kept too: they
+    vanish as n → ∞ at every fixed step but their Θ(1) constants can put them inside the
+    swept window (Case 1's A₀Z against a learned part with a small c_η).
+    """
+    return {
+        key: tuple(envelope(key, [(t.name, t.n_exp, t.t_exp) for t in plain.terms(key)]))
+        for key in QUANTITIES
+    }

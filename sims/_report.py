@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 _MARK = {"agree": "ok", "disagree": "NO", "n/a": "--"}
+_REGIME = {"asymptotic": "a", "crossover": "x", "converged": "c", "transient": "t", "outside": "o"}
 _HEAD = {"delta1": "δ₁", "delta2": "δ₂", "delta3": "δ₃", "dY": "ΔY", "AtZ": "A_tZ", "Bt": "B_t"}
-_CELL = 17
+_CELL = 19
 
 
 def _short(value: float) -> str:
@@ -61,13 +62,18 @@ def format_report(
     predictions: dict[str, Prediction],
     summary: pd.DataFrame,
     stops: pd.DataFrame,
+    crossovers: pd.DataFrame | None = None,
 ) -> str:
     """The predicted-vs-measured tables, one block per configuration.
 
-    Each cell reads ``γ̂ (γ_pred) verdict`` with ok = agree, NO = disagree, -- = n/a.
+    Each cell reads ``γ̂ (γ_pred) verdict regime`` with ok = agree, NO = disagree, -- = n/a
+    and the regime's letter (a asymptotic, x crossover, c converged, t transient, o outside;
+    in a crossover cell γ_pred is the large-n end of the band). Each block ends with the
+    agreement in the asymptotic regime and the crossovers located against those predicted.
     """
     lines = [
-        "measured width exponent γ̂ (theory's γ) verdict: ok agree, NO disagree, -- n/a",
+        "measured width exponent γ̂ (theory's γ) verdict regime: ok agree, NO disagree, "
+        "-- n/a; a asymptotic, x crossover, c converged, t transient, o outside",
         "",
     ]
     for config in configs:
@@ -89,7 +95,8 @@ def format_report(
                 row = group[group["quantity"] == q].iloc[0]
                 counts[row["verdict"]] += 1
                 pred = _short(row["gamma_pred"])
-                cell = f"{_measured(row['gamma_hat'])} ({pred}) {_MARK[row['verdict']]}"
+                mark = f"{_MARK[row['verdict']]} {_REGIME.get(row['regime'], '?')}"
+                cell = f"{_measured(row['gamma_hat'])} ({pred}) {mark}"
                 cells.append(f"{cell:>{_CELL}}")
             lines.append(f"  {step:>4} " + "".join(cells))
         n_div = int(rows.groupby("step")["n_diverged"].first().max()) if len(rows) else 0
@@ -97,8 +104,53 @@ def format_report(
             f"   agree {counts['agree']}, disagree {counts['disagree']}, n/a {counts['n/a']}"
             + (f"; diverged (width, seed) pairs left out: up to {n_div}" if n_div else "")
         )
+        lines.append("   " + config_line(rows, _rows_of(crossovers, config.name)))
         lines.append("")
     return "\n".join(lines)
+
+
+def config_line(rows: pd.DataFrame, bends: pd.DataFrame | None) -> str:
+    """``asymptotic: agree k of m; crossovers: located j of p predicted (i covering τ*)``."""
+    asym = rows[rows["regime"] == "asymptotic"]
+    judged = asym[asym["verdict"] != "n/a"]
+    k = int((judged["verdict"] == "agree").sum())
+    text = f"asymptotic regime: agree {k} of {len(judged)}"
+    regimes = rows["regime"].value_counts()
+    others = [f"{r} {int(regimes[r])}" for r in _REGIME if r != "asymptotic" and r in regimes]
+    if others:
+        text += f" (other cells: {', '.join(others)})"
+    if bends is not None and len(bends):
+        measurable = bends[bends["verdict"] != "n/a"]
+        pred = measurable[measurable["kind"] == "predicted"]
+        located = pred[pred["verdict"].isin(["agree", "disagree"])]
+        covered = int((located["verdict"] == "agree").sum())
+        text += (
+            f"; crossovers τ* ≥ 0: located {len(located)} of {len(pred)} predicted, "
+            f"interval covers τ* in {covered}"
+        )
+        fin = measurable[measurable["kind"] == "finite_n"]
+        if len(fin):
+            fl = fin[fin["verdict"].isin(["agree", "disagree"])]
+            text += f"; finite-n bends: located {len(fl)} of {len(fin)}"
+    return text
+
+
+def format_crossovers(crossovers: pd.DataFrame) -> str:
+    """One line per bend with a width signature: τ* against τ̂ [95% interval], verdict."""
+    lines = ["crossovers t*(n) = K·n^τ (τ* theory's, τ̂ measured [95% seed bootstrap]):"]
+    for _, r in crossovers[crossovers["verdict"] != "n/a"].iterrows():
+        got = "not located" if _isna(r["tau_hat"]) else (
+            f"τ̂ = {r['tau_hat']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]"
+        )
+        lines.append(
+            f"  {r['config']:<24} {r['quantity']:<7} τ* = {r['tau_pred_exact']:>5} "
+            f"({r['term_before']} → {r['term_after']}): {got}  {r['verdict']}; {r['reason']}"
+        )
+    return "\n".join(lines)
+
+
+def _rows_of(frame: pd.DataFrame | None, config: str) -> pd.DataFrame | None:
+    return None if frame is None else frame[frame["config"] == config]
 
 
 def _isna(value: object) -> bool:

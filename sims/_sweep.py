@@ -28,9 +28,9 @@ from ._store import (
 )
 from ._tables import (
     configs_frame,
+    judged_frames,
     measurements_frame,
     stops_frame,
-    summary_frame,
     trajectories_frame,
 )
 from .errors import ConfigError, ResultsError
@@ -320,11 +320,13 @@ def write_outputs(
     device: str,
 ) -> dict[str, pd.DataFrame]:
     """Rebuild every combined file of docs/results-format.md from the finished units."""
+    summary, crossovers = judged_frames(configs, settings, units, predictions)
     tables = {
         "measurements": measurements_frame(configs, settings, units),
         "trajectories": trajectories_frame(configs, settings, units),
         "stops": stops_frame(configs, settings, units),
-        "summary": summary_frame(configs, settings, units, predictions),
+        "summary": summary,
+        "crossovers": crossovers,
         "configs": configs_frame(configs, predictions),
     }
     for name, frame in tables.items():

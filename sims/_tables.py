@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._config import ProbeConfig, SweepSettings
-from ._fit import fit_exponent, verdict
+from ._judge import judge_config
 from ._predict import Prediction
 from ._probe import QUANTITIES, TRAJ_COLUMNS, UnitResult
 
@@ -27,6 +28,30 @@ SUMMARY_COLUMNS = (
     "n_seeds",
     "n_diverged",
     "local_slopes",
+    "regime",
+    "gamma_fixed_t",
+    "gamma_other",
+    "reason",
+)
+CROSSOVER_COLUMNS = (
+    "config",
+    "quantity",
+    "kind",
+    "tau_pred",
+    "tau_pred_exact",
+    "term_before",
+    "term_after",
+    "gamma_before",
+    "gamma_after",
+    "tau_hat",
+    "ci_low",
+    "ci_high",
+    "K_hat",
+    "n_points",
+    "t_min",
+    "t_max",
+    "verdict",
+    "reason",
 )
 
 
@@ -136,64 +161,80 @@ def configs_frame(configs: list[ProbeConfig], predictions: dict[str, Prediction]
     return pd.DataFrame(rows)
 
 
-def shrink_phase(config: ProbeConfig, units: list[UnitResult], ki: int, step: int) -> str:
-    """Where a shrinking configuration stands at ``step`` across all widths and seeds.
-
-    Returns ``"none"`` without shrinkage, ``"after"`` when every non-diverged seed at every
-    width had its stop step (first ‖A‖_F/n ≤ ‖B‖_F/m) at or before ``step``, ``"before"``
-    when none had (A shrinks in the update of ``step`` everywhere), else ``"mixed"``.
-    """
-    if config.shrink is None:
-        return "none"
-    flags = []
-    for unit in units:
-        stopped = (unit.stop_step >= 1) & (unit.stop_step <= step)
-        flags.extend(stopped[~unit.diverged[:, ki]].tolist())
-    if flags and all(flags):
-        return "after"
-    return "before" if not any(flags) else "mixed"
-
-
-def summary_frame(
+def judged_frames(
     configs: list[ProbeConfig],
     settings: SweepSettings,
     units: Units,
     predictions: dict[str, Prediction],
-) -> pd.DataFrame:
-    """One row per config × recorded step × quantity: fitted and predicted exponents."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """summary.csv (one row per config × recorded step × quantity: fit, regime, verdict)
+    and crossovers.csv (one row per bend of theory's envelope: τ*, τ̂ and its interval)."""
     import pandas as pd
 
-    rows = []
+    rows, bend_rows = [], []
     for config in configs:
         widths = _widths(config, settings, units)
-        unit_list = [units[config.name, w] for w in widths]
-        pred = predictions[config.name]
-        for ki, step in enumerate(settings.record):
-            phase = shrink_phase(config, unit_list, ki, step) if unit_list else "none"
-            gammas = pred.for_step(step, phase)
-            n_div = int(sum(u.diverged[:, ki].sum() for u in unit_list))
-            for qi, q in enumerate(QUANTITIES):
-                values = [u.stats[~u.diverged[:, ki], ki, qi] for u in unit_list]
-                fit = fit_exponent(
-                    widths, values, n_boot=settings.bootstrap, key=f"{config.name}|{step}|{q}"
-                )
-                g_pred = gammas.get(q) if gammas is not None else None
-                rows.append(
-                    {
-                        "config": config.name,
-                        "step": step,
-                        "quantity": q,
-                        "gamma_hat": fit.gamma_hat,
-                        "ci_low": fit.ci_low,
-                        "ci_high": fit.ci_high,
-                        "gamma_pred": np.nan if g_pred is None else g_pred,
-                        "verdict": verdict(fit, g_pred),
-                        "n_seeds": settings.seeds,
-                        "n_diverged": n_div,
-                        "local_slopes": ";".join(f"{v:.4f}" for v in fit.local_slopes),
-                    }
-                )
-    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+        cells, bends = judge_config(
+            config, settings, widths, [units[config.name, w] for w in widths],
+            predictions[config.name],
+        )
+        for c in cells:
+            other = c.regime.gamma_other
+            rows.append(
+                {
+                    "config": config.name,
+                    "step": c.step,
+                    "quantity": c.quantity,
+                    "gamma_hat": c.fit.gamma_hat,
+                    "ci_low": c.fit.ci_low,
+                    "ci_high": c.fit.ci_high,
+                    "gamma_pred": _num(c.regime.gamma_pred),
+                    "verdict": c.verdict,
+                    "n_seeds": settings.seeds,
+                    "n_diverged": c.n_diverged,
+                    "local_slopes": ";".join(f"{v:.4f}" for v in c.fit.local_slopes),
+                    "regime": c.regime.regime,
+                    "gamma_fixed_t": _num(c.gamma_fixed_t),
+                    "gamma_other": _num(other),
+                    "reason": c.reason,
+                }
+            )
+        for m in bends:
+            fit, b = m.fit, m.bend
+            located = fit is not None and math.isfinite(fit.tau_hat)
+            bend_rows.append(
+                {
+                    "config": config.name,
+                    "quantity": b.quantity,
+                    "kind": "predicted" if b.predicted else "finite_n",
+                    "tau_pred": float(b.tau),
+                    "tau_pred_exact": str(b.tau),
+                    "term_before": b.before_name,
+                    "term_after": b.after_name,
+                    "gamma_before": float(b.before[0]),
+                    "gamma_after": float(b.after[0]),
+                    "tau_hat": fit.tau_hat if fit is not None else np.nan,
+                    "ci_low": fit.ci_low if fit is not None else np.nan,
+                    "ci_high": fit.ci_high if fit is not None else np.nan,
+                    "K_hat": math.exp(fit.log_K)
+                    if fit is not None and math.isfinite(fit.log_K)
+                    else np.nan,
+                    "n_points": len(fit.points) if fit is not None else 0,
+                    "t_min": fit.points[0][0] if located else np.nan,
+                    "t_max": fit.points[-1][0] if located else np.nan,
+                    "verdict": m.verdict,
+                    "reason": m.reason,
+                }
+            )
+    summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    crossovers = pd.DataFrame(bend_rows, columns=list(CROSSOVER_COLUMNS))
+    for col in ("t_min", "t_max"):
+        crossovers[col] = crossovers[col].astype("Int64")
+    return summary, crossovers
+
+
+def _num(value: float | None) -> float:
+    return np.nan if value is None else float(value)
 
 
 def _concat(parts: list, columns: list[str]) -> pd.DataFrame:

@@ -15,7 +15,16 @@ from pathlib import Path
 
 from sharding import add_shard_arguments
 
-from ._config import DEVICES, DTYPES, INITS, OPTIMIZERS, ProbeConfig, SweepSettings, parse_exponent
+from ._config import (
+    DEVICES,
+    DTYPES,
+    HORIZONS,
+    INITS,
+    OPTIMIZERS,
+    ProbeConfig,
+    SweepSettings,
+    parse_exponent,
+)
 from .errors import ConfigError, ResultsError, SimsError
 
 _DEFAULTS = SweepSettings()
@@ -112,12 +121,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--steps", metavar="T", default=None, help=f"optimizer updates; default {_DEFAULTS.steps}"
     )
     run.add_argument(
+        "--horizon",
+        choices=tuple(HORIZONS),
+        default=None,
+        help="how far in t: default = "
+        f"{HORIZONS['default']} steps, long = {HORIZONS['long']} (past more crossovers "
+        "t*(n) = K·n^τ*); without --record the recorded steps are the √2 log grid 1, 2, 3, 4, "
+        "6, 8, 11, 16, … up to the last step",
+    )
+    run.add_argument(
         "--record",
         nargs="+",
         metavar="k",
         default=None,
-        help="steps k (1 ≤ k ≤ T) where δ₁, δ₂, δ₃, ΔY are measured; default "
-        + " ".join(map(str, _DEFAULTS.record)),
+        help="steps k (1 ≤ k ≤ T) where δ₁, δ₂, δ₃, ΔY are measured; default: the √2 log "
+        "grid 1, 2, 3, 4, 6, 8, 11, 16, 23, … up to T",
     )
     run.add_argument(
         "--batch",
@@ -278,6 +296,10 @@ def settings_from_args(args: argparse.Namespace, base: SweepSettings) -> SweepSe
         changes["widths"] = tuple(_width(w) for w in args.widths)
     if args.record is not None:
         changes["record"] = tuple(_int(k, "--record") for k in args.record)
+    if args.horizon is not None:
+        changes["steps"] = HORIZONS[args.horizon]
+    if args.record is None and (args.steps is not None or args.horizon is not None):
+        changes["record"] = ()  # the log grid up to the steps (validate_settings)
     for flag, key in (
         ("seeds", "seeds"),
         ("seed", "seed"),
@@ -367,7 +389,7 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
         raise ConfigError("--shard computes units, --combine only combines: give one of them")
     submit = submit_options(args, ConfigError)
 
-    from ._report import format_report
+    from ._report import format_crossovers, format_report
     from ._sweep import run_sweep
 
     if submit is not None:  # K shards as one job array, then combine here
@@ -393,9 +415,14 @@ def _run(args: argparse.Namespace, argv: list[str]) -> int:
         return 0
     print(
         format_report(
-            result.configs, result.predictions, result.tables["summary"], result.tables["stops"]
+            result.configs,
+            result.predictions,
+            result.tables["summary"],
+            result.tables["stops"],
+            result.tables["crossovers"],
         )
     )
+    print(format_crossovers(result.tables["crossovers"]))
     print(
         f"computed {len(result.computed)} units, reused {len(result.reused)}; "
         f"device {result.device}; files in {result.out}/"

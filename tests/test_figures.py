@@ -71,15 +71,25 @@ def write_width_sweep(d: Path, rng: np.random.Generator) -> None:
         pred = -math.inf if (q == "delta1" and k == 1) else GAMMA[q]
         verdict = "n/a" if not math.isfinite(pred) else (
             "agree" if abs(slope - pred) < 0.1 else "disagree")
+        regime = "transient" if k == 1 else "converged" if k == STEPS[-1] else "asymptotic"
         summ.append((c, k, q, slope, slope - 0.05, slope + 0.05, pred, verdict, len(SEEDS), 0,
-                     ";".join(f"{slope:.3f}" for _ in WIDTHS[1:])))
+                     ";".join(f"{slope:.3f}" for _ in WIDTHS[1:]), regime, pred, math.nan,
+                     "local slopes drift" if verdict == "disagree" else ""))
     m.to_csv(d / "measurements.csv", index=False)
     pd.DataFrame(traj, columns=figures._load.WIDTH_SWEEP_COLUMNS["trajectories.csv"]).to_csv(
         d / "trajectories.csv", index=False)
     pd.DataFrame(stops, columns=figures._load.WIDTH_SWEEP_COLUMNS["stops.csv"]).to_csv(
         d / "stops.csv", index=False)
-    pd.DataFrame(summ, columns=figures._load.WIDTH_SWEEP_COLUMNS["summary.csv"]).to_csv(
+    pd.DataFrame(summ, columns=[*figures._load.WIDTH_SWEEP_COLUMNS["summary.csv"],
+                                *figures._load.SUMMARY_REGIME_COLUMNS]).to_csv(
         d / "summary.csv", index=False)
+    # one measured bend (adam_A's A_tZ, t* = 0.5·n^{1/2}) and one not located
+    bends = [("adam_A", "AtZ", "predicted", 0.5, "1/2", "A0Z", "learned", 0.0, -0.5, 0.52, 0.45,
+              0.6, 0.5, 4, "agree", "4 steps"),
+             ("sgd_AB", "Bt", "predicted", 1.0, "1", "B0", "learned", -0.5, -1.5, math.nan,
+              math.nan, math.nan, math.nan, 0, "not located", "n* below the widths")]
+    pd.DataFrame(bends, columns=figures._load.WIDTH_SWEEP_COLUMNS["crossovers.csv"]).to_csv(
+        d / "crossovers.csv", index=False)
     configs.to_csv(d / "configs.csv", index=False)
 
 
@@ -209,7 +219,8 @@ def test_representative_steps_keep_ends_and_spread_in_log() -> None:
 def test_agreement_at_last_step_and_config_verdicts(sweep: figures.Results) -> None:
     summary = sweep.get("summary.csv")
     tab = figures.agreement_table(summary)
-    assert set(tab["step"]) == {max(STEPS)}
+    assert set(tab["step"]) == {STEPS[-2]}  # the last step before the converged regime
+    assert set(figures.agreement_table(summary.drop(columns="regime"))["step"]) == {max(STEPS)}
     assert len(tab) == 3 * len(GAMMA)
     v = figures.config_verdicts(summary).set_index("config")["verdict"]
     assert v["adam_A"] == "agree" and v["sgd_AB"] == "disagree"
@@ -305,9 +316,9 @@ def test_plot_agreement_writes_fitted_and_predicted(sweep: figures.Results) -> N
     assert len(texts) == len(tab)
     first = [t[0] for t in texts]
     assert any(t.endswith("(1/2)") for t in first) and any(t.endswith("(−1/2)") for t in first)
-    r = tab.iloc[0]  # adam_A, δ₁: the interval is written under "γ̂ (γ)"
+    r = tab.iloc[0]  # adam_A, δ₁: the interval under "γ̂ (γ)", then the cell's regime
     assert texts[0] == [f"{r.gamma_hat:.2f}  (0)".replace("-", "−"),
-                        f"[{r.ci_low:.2f}, {r.ci_high:.2f}]".replace("-", "−")]
+                        f"[{r.ci_low:.2f}, {r.ci_high:.2f}]".replace("-", "−"), "asymptotic"]
 
 
 def test_toy_heatmap_marks_diverged_cells_and_shares_the_scale(toy: figures.Results) -> None:
@@ -335,6 +346,20 @@ def test_norm_panel_marks_the_median_stop_step(sweep: figures.Results) -> None:
     assert a.groupby("width")["median"].apply(lambda s: s.is_monotonic_decreasing).all()
 
 
+def test_slope_map_draws_the_measured_crossover_line(sweep: figures.Results) -> None:
+    from figures._plot_map import plot_slope_map
+
+    ax = plot_slope_map(sweep.get("summary.csv"), sweep.get("crossovers.csv"), config="adam_A",
+                        quantity="AtZ", widths=list(WIDTHS), ax=Figure().add_subplot())
+    assert ax.collections[0].get_array().shape == (len(STEPS), len(WIDTHS) - 1)
+    (line,) = [ln for ln in ax.lines if ln.get_linestyle() == "-"]
+    n, t = line.get_data()
+    assert np.allclose(t, 1 + 0.5 * n**0.5)  # t* = K·n^{τ*}, the step k = t* + 1
+    ax = plot_slope_map(sweep.get("summary.csv"), sweep.get("crossovers.csv"), config="sgd_AB",
+                        quantity="Bt", widths=list(WIDTHS), ax=Figure().add_subplot())
+    assert [ln.get_linestyle() for ln in ax.lines] == [":"]  # K not measured: direction only
+
+
 def test_verdict_steps_map_has_one_cell_per_config_quantity_step(sweep: figures.Results
                                                                  ) -> None:
     summary = sweep.get("summary.csv")
@@ -360,6 +385,7 @@ def test_every_kind_is_drawn_labelled_and_reported(results: Path, tmp_path: Path
     names = {p.name for p in out.iterdir()}
     expected = {f"{kind}_{c}.png" for kind in ("width", "exponents")
                 for c in ("adam_A", "adam_A_shrink", "sgd_AB")}
+    expected |= {f"map_{c}.png" for c in ("adam_A", "adam_A_shrink", "sgd_AB")}
     expected |= {"agreement.png", "agreement_steps.png", "norms.png", "stop_steps.png",
                  "toymodel.png", "toymodel_stable.png", "phase.png", "report.md"}
     assert names == expected  # all six kinds, and no temporary files left behind
@@ -370,9 +396,13 @@ def test_every_kind_is_drawn_labelled_and_reported(results: Path, tmp_path: Path
     report = (out / "report.md").read_text()
     for name in expected - {"report.md"}:
         assert f"]({name})" in report
-    grid_row = next(ln for ln in report.splitlines() if ln.startswith("| sgd_AB | 20 |"))
-    assert grid_row.count("(0) ✗") == 4 and grid_row.count("✓") == 2  # δs and ΔY off by 0.3
-    assert "| sgd_AB | ΔY | 20 |" in report
+    # the grid shows the last step before the converged regime (step 20 here)
+    grid_row = next(ln for ln in report.splitlines() if ln.startswith("| sgd_AB | 10 |"))
+    assert grid_row.count("(0) ✗ asymptotic") == 4 and grid_row.count("✓") == 2  # δs off by 0.3
+    assert "| sgd_AB | ΔY | 10 |" in report
+    assert "## Regimes and crossovers" in report
+    assert "| sgd_AB | 5 | ΔY | asymptotic |" in report  # every disagreement, with its regime
+    assert "| adam_A | A_tZ | 1/2 |" in report  # the crossovers table
     assert "| Init[AB] |" in report and "| Stable-LoRA |" in report
 
 

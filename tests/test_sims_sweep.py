@@ -53,6 +53,30 @@ COLUMNS = {
         "n_seeds",
         "n_diverged",
         "local_slopes",
+        "regime",
+        "gamma_fixed_t",
+        "gamma_other",
+        "reason",
+    ],
+    "crossovers": [
+        "config",
+        "quantity",
+        "kind",
+        "tau_pred",
+        "tau_pred_exact",
+        "term_before",
+        "term_after",
+        "gamma_before",
+        "gamma_after",
+        "tau_hat",
+        "ci_low",
+        "ci_high",
+        "K_hat",
+        "n_points",
+        "t_min",
+        "t_max",
+        "verdict",
+        "reason",
     ],
     "configs": [
         "config",
@@ -122,6 +146,31 @@ def test_result_files_follow_the_contract(first_run):
     assert run["predictions"]["case1"]["case"] == "case1"
     assert {"python", "torch", "numpy"} <= set(run["versions"])
     assert run["device"]["used"] == "cpu"
+
+
+def test_every_cell_has_a_regime_and_bends_are_listed(tmp_path):
+    configs = [
+        ProbeConfig("small_eta", eta_exp=Fraction(-3, 2), eta_coef=1.0, s_exp=Fraction(2),
+                    s_coef=1e-3),
+        ProbeConfig("small_eta", eta_exp=Fraction(-3, 2), eta_coef=1.0, s_exp=Fraction(2),
+                    s_coef=1e-3, fresh_batches=True),
+    ]
+    run_sweep(configs, SETTINGS, tmp_path, progress=False, log=lambda _: None)
+    summary = pd.read_csv(tmp_path / "summary.csv", keep_default_na=False)
+    assert set(summary["regime"]) <= {"asymptotic", "crossover", "converged", "transient",
+                                      "outside"}
+    assert (summary.loc[summary.config == "small_eta+fresh", "regime"] == "outside").all()
+    first = summary[(summary.config == "small_eta") & (summary.step == 1)]
+    assert (first["regime"] == "transient").all()  # B₀ = 0: g_A⁰ = 0 at step 1
+    crossovers = pd.read_csv(tmp_path / "crossovers.csv", keep_default_na=False)
+    mine = crossovers[crossovers.config == "small_eta"]
+    # theory: A₀Z = Θ(1) against the learned t·n^{-1/2} in A_tZ, δ₁ and ΔY, τ* = 1/2
+    assert set(mine["quantity"]) == {"AtZ", "delta1", "dY"}
+    assert (mine["tau_pred_exact"].astype(str) == "1/2").all()
+    assert (mine["kind"] == "predicted").all()
+    assert set(mine["verdict"]) <= {"agree", "disagree", "not located"}
+    fresh = crossovers[crossovers.config == "small_eta+fresh"]
+    assert len(fresh) == 3 and (fresh["verdict"] == "n/a").all()  # outside Assumption 1
 
 
 def test_step_one_prediction_for_zero_B0_is_minus_infinity(first_run):

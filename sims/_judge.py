@@ -1,0 +1,266 @@
+"""Judge one configuration: fit every cell, measure its crossovers, give each cell a regime.
+
+A cell is one (config, recorded step, quantity). Its width exponent is fitted as before
+(``fit_exponent``); its regime (``_regime``) says which prediction it is judged against;
+the crossovers (``_crossover``) are measured first because their scale K places the
+crossover bands.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._config import ProbeConfig, SweepSettings
+from ._crossover import MIN_POINTS, Bend, CrossoverFit, fit_crossover
+from ._fit import ExponentFit, fit_exponent, verdict
+from ._predict import Prediction
+from ._probe import QUANTITIES, TRAJ_COLUMNS, UnitResult
+from ._regime import CellRegime, band, band_verdict, is_converged, residual_exponent
+
+_LOSS = TRAJ_COLUMNS.index("loss")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One judged cell: the fit, its regime and the verdict against that regime's prediction."""
+
+    step: int
+    quantity: str
+    fit: ExponentFit
+    gamma_fixed_t: float | None  # theory's fixed-step exponent (n → ∞ at this step)
+    regime: CellRegime
+    verdict: str
+    reason: str
+    n_diverged: int
+
+
+@dataclass(frozen=True)
+class MeasuredBend:
+    """One bend of theory's envelope with its measurement (a row of crossovers.csv)."""
+
+    bend: Bend
+    fit: CrossoverFit | None  # None: no width signature, or the config is not measurable
+    verdict: str
+    reason: str
+
+
+def _ratios(units: list[UnitResult], ki: int, step: int) -> list[np.ndarray]:
+    """√(L_k/L_1) per usable seed at every width: the residual RMS relative to step 1."""
+    out = []
+    for u in units:
+        ok = ~u.diverged[:, ki]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out.append(np.sqrt(u.traj[ok, step - 1, _LOSS] / u.traj[ok, 0, _LOSS]))
+    return out
+
+
+def _phase(config: ProbeConfig, units: list[UnitResult], ki: int, step: int) -> str:
+    """Stable-LoRA phase at ``step`` over all widths and seeds (see ``for_step``)."""
+    if config.shrink is None:
+        return "none"
+    flags = []
+    for unit in units:
+        stopped = (unit.stop_step >= 1) & (unit.stop_step <= step)
+        flags.extend(stopped[~unit.diverged[:, ki]].tolist())
+    if flags and all(flags):
+        return "after"
+    return "before" if not any(flags) else "mixed"
+
+
+def _bend_logs(units: list[UnitResult], kis: list[int], qi: int) -> list[np.ndarray]:
+    """Per width, log RMS of quantity qi at steps ``kis`` for seeds usable at all of them."""
+    out = []
+    for u in units:
+        vals = u.stats[:, kis, qi]  # (S, T)
+        ok = ~u.diverged[:, kis].any(axis=1) & np.isfinite(vals).all(axis=1) & (vals > 0).all(
+            axis=1
+        )
+        out.append(np.log(vals[ok]))
+    return out
+
+
+def _measure_bend(
+    config: ProbeConfig,
+    bend: Bend,
+    widths: list[int],
+    units: list[UnitResult],
+    record: tuple[int, ...],
+    usable: list[int],
+    qi: int,
+    n_boot: int,
+) -> MeasuredBend:
+    if config.fresh_batches:
+        return MeasuredBend(bend, None, "n/a", "fresh batches: outside Assumption 1")
+    if config.shrink is not None:
+        return MeasuredBend(
+            bend, None, "n/a", "Stable-LoRA shrinkage: A is shrunk until a stop step Θ(log n)"
+        )
+    if not bend.width_signature:
+        return MeasuredBend(
+            bend, None, "n/a", "both terms have the same width exponent: a width fit cannot see it"
+        )
+    logs = _bend_logs(units, usable, qi)
+    if sum(lv.shape[0] > 0 for lv in logs) < len(widths):
+        return MeasuredBend(bend, None, "not located", "some width has no usable seed")
+    ts = [record[ki] - 1 for ki in usable]
+    fit = fit_crossover(
+        widths, logs, ts, bend, n_boot=n_boot, key=f"{config.name}|{bend.quantity}|{bend.tau}"
+    )
+    if math.isnan(fit.tau_hat):
+        where = {
+            "high": "the large-n term governs every usable step: n* below the widths",
+            "low": "the small-n term governs every usable step: n* above the widths",
+            "mixed": "no step's crossing is resolved inside the widths",
+            "inside": f"resolved at {len(fit.points)} step(s), fewer than {MIN_POINTS}",
+        }[fit.side]
+        return MeasuredBend(bend, fit, "not located", where)
+    inside = fit.ci_low <= float(bend.tau) <= fit.ci_high
+    return MeasuredBend(
+        bend,
+        fit,
+        "agree" if inside else "disagree",
+        f"{len(fit.points)} steps, t = {fit.points[0][0]}…{fit.points[-1][0]}",
+    )
+
+
+def _log_k(measured: MeasuredBend) -> float:
+    """log K placing the bend: measured, or ±∞ when the window is on one side throughout."""
+    fit = measured.fit
+    if fit is None:
+        return math.nan
+    if math.isfinite(fit.log_K):
+        return fit.log_K
+    if fit.side not in ("high", "low"):
+        return math.nan
+    b = measured.bend
+    high_is_before = b.before[0] > b.after[0]
+    # the whole window on the ``before`` side: t ≪ t* everywhere, K → ∞ (and vice versa)
+    return math.inf if (fit.side == "high") == high_is_before else -math.inf
+
+
+def _diagnosis(fit: ExponentFit, gamma: float | None) -> str:
+    """Why a point prediction disagrees, from the local slopes (a finite-width hint)."""
+    if gamma is None or not fit.local_slopes:
+        return ""
+    first, last = fit.local_slopes[0], fit.local_slopes[-1]
+    text = f"local slopes {first:+.2f} (small n) … {last:+.2f} (large n)"
+    if math.isfinite(gamma) and abs(last - gamma) < abs(first - gamma) - 0.05:
+        text += ", moving toward the prediction with n"
+    elif math.isfinite(gamma) and abs(last - gamma) > abs(first - gamma) + 0.05:
+        text += ", moving away from the prediction with n"
+    return text
+
+
+def judge_config(
+    config: ProbeConfig,
+    settings: SweepSettings,
+    widths: list[int],
+    units: list[UnitResult],
+    pred: Prediction,
+) -> tuple[list[Cell], list[MeasuredBend]]:
+    """Every cell of one configuration, judged in its regime, and its measured bends.
+
+    Args:
+        config: the configuration.
+        settings: the sweep settings (recorded steps, bootstrap size).
+        widths: the widths with a finished unit, increasing.
+        units: those units.
+        pred: theory's prediction for the configuration.
+
+    Returns:
+        The cells (step-major, quantities in ``QUANTITIES`` order) and the bends.
+    """
+    record = settings.record
+    converged, phases, why_conv = [], [], []
+    for ki, step in enumerate(record):
+        slope, smallest = residual_exponent(widths, _ratios(units, ki, step)) if units else (
+            math.nan, math.nan)
+        converged.append(is_converged(slope, smallest))
+        why_conv.append(
+            f"residual/step-1 residual: width exponent {slope:+.2f}, smallest {smallest:.2g}"
+        )
+        phases.append(_phase(config, units, ki, step) if units else "none")
+    transient = [step <= pred.steady_from for step in record]
+    usable = [
+        ki
+        for ki, step in enumerate(record)
+        if step >= 2 and not transient[ki] and not converged[ki] and phases[ki] != "mixed"
+    ]
+    bends: list[MeasuredBend] = []
+    placed: dict[str, list[tuple[Bend, float]]] = {}
+    for qi, q in enumerate(QUANTITIES):
+        mine = [
+            _measure_bend(config, b, widths, units, record, usable, qi, settings.bootstrap)
+            for b in pred.bends.get(q, ())
+        ]
+        bends.extend(mine)
+        if mine and config.shrink is None and not config.fresh_batches:
+            placed[q] = [(m.bend, _log_k(m)) for m in mine]
+
+    cells = []
+    for ki, step in enumerate(record):
+        fixed = pred.for_step(step, phases[ki])
+        n_div = int(sum(u.diverged[:, ki].sum() for u in units))
+        for qi, q in enumerate(QUANTITIES):
+            values = [u.stats[~u.diverged[:, ki], ki, qi] for u in units]
+            fit = fit_exponent(
+                widths, values, n_boot=settings.bootstrap, key=f"{config.name}|{step}|{q}"
+            )
+            g_fixed = fixed.get(q) if fixed is not None else None
+            regime = _regime(config, pred, q, step, phases[ki], transient[ki], converged[ki],
+                             why_conv[ki], widths, g_fixed, placed.get(q))
+            if regime.regime == "crossover":
+                result = band_verdict(fit, regime.gamma_pred, regime.gamma_other)
+            else:
+                result = verdict(fit, regime.gamma_pred)
+            reason = regime.why
+            if result == "disagree" and regime.regime != "crossover":
+                hint = _diagnosis(fit, regime.gamma_pred)
+                reason = "; ".join(r for r in (reason, hint) if r)
+            cells.append(Cell(step, q, fit, g_fixed, regime, result, reason, n_div))
+    return cells, bends
+
+
+def _regime(
+    config: ProbeConfig,
+    pred: Prediction,
+    q: str,
+    step: int,
+    phase: str,
+    transient: bool,
+    converged: bool,
+    why_conv: str,
+    widths: list[int],
+    g_fixed: float | None,
+    placed: list[tuple[Bend, float]] | None,
+) -> CellRegime:
+    if config.fresh_batches:
+        return CellRegime("outside", g_fixed, None, "fresh batches: outside Assumption 1")
+    if transient:
+        return CellRegime(
+            "transient", g_fixed, None, f"step {step} ≤ theory's first steady step"
+        )
+    if converged:
+        return CellRegime("converged", g_fixed, None, why_conv)
+    if phase == "mixed":
+        before = pred.for_step(step, "before").get(q)
+        after = pred.for_step(step, "after").get(q)
+        if before is None or after is None:
+            return CellRegime("crossover", None, None, "widths on both sides of the stop step")
+        return CellRegime(
+            "crossover", after, before, "widths on both sides of the stop step (Θ(log n))"
+        )
+    if placed and step >= 2:
+        placed_regime = band(widths, step - 1, placed)
+        if placed_regime is not None:
+            if placed_regime.regime == "crossover":
+                return placed_regime
+            g = placed_regime.gamma_pred
+            if g_fixed is None or g != g_fixed:
+                return CellRegime(
+                    "asymptotic", g, None, "past the bend at every swept width (τ > τ*)"
+                )
+    return CellRegime("asymptotic", g_fixed)

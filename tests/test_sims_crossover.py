@@ -1,0 +1,169 @@
+"""Crossovers and regimes of sims/: theory's envelope, a known τ* recovered, cells classified."""
+
+import math
+from fractions import Fraction as F
+
+import numpy as np
+import pytest
+
+from sims._crossover import Bend, envelope, fit_crossover, locate
+from sims._fit import ExponentFit
+from sims._regime import band, band_verdict, is_converged, residual_exponent
+
+WIDTHS = [256, 512, 1024, 2048, 4096, 8192, 16384]
+TS = [2, 3, 5, 7, 10, 15, 22, 32, 45, 64, 91, 128, 181, 256, 362, 512, 724, 1024]
+
+
+def _two_terms(b_before, b_after, a_after, K, tau, seeds=8, noise=0.03, seed=0):
+    """log RMS of √(T_before² + T_after²), T_before = n^{b_before}, T_after equal on
+    t = K·n^τ, with i.i.d. log-normal seed noise: per width, (seeds, len(TS))."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for n in WIDTHS:
+        t = np.asarray(TS, dtype=float)
+        before = n**b_before * np.ones_like(t)
+        after = n**b_before * (t / (K * n**tau)) ** a_after  # = before at t = K n^τ
+        y = np.log(np.sqrt(before**2 + after**2))
+        out.append(y[None, :] + noise * rng.standard_normal((seeds, len(TS))))
+    return out
+
+
+def test_envelope_of_small_eta_bends_once_at_one_half():
+    # A_tZ = A₀Z + learned: Θ(1) against Θ(t·n^{-1/2}) (γ[η] = -3/2, Init[A])
+    bends = envelope("AtZ", [("A0Z", F(0), F(0)), ("learned", F(-1, 2), F(1))])
+    assert [(b.tau, b.before_name, b.after_name) for b in bends] == [(F(1, 2), "A0Z", "learned")]
+    assert bends[0].predicted and bends[0].width_signature
+
+
+def test_envelope_of_case1_bends_below_zero_and_skips_zero_terms():
+    terms = [("A0Z", F(0), F(0)), ("learned", F(1, 2), F(1)), ("zero", -math.inf, F(2))]
+    (bend,) = envelope("AtZ", terms)
+    assert bend.tau == F(-1, 2) and not bend.predicted  # a finite-width bend only
+
+
+def test_envelope_checks_every_bend_by_substitution():
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        terms = [(f"x{i}", F(int(rng.integers(-6, 7)), 2), F(int(rng.integers(0, 4))))
+                 for i in range(4)]
+        bends = envelope("q", terms)
+        taus = [b.tau for b in bends]
+        assert taus == sorted(taus)
+        for b in bends:  # equal at τ*, and the envelope's maximum there
+            at = b.before[0] + b.before[1] * b.tau
+            assert at == b.after[0] + b.after[1] * b.tau
+            assert at == max(n + a * b.tau for _, n, a in terms)
+            eps = F(1, 1000)
+            assert b.before[0] + b.before[1] * (b.tau - eps) == max(
+                n + a * (b.tau - eps) for _, n, a in terms)
+
+
+def test_envelope_refuses_float_exponents():
+    with pytest.raises(TypeError):
+        envelope("AtZ", [("A0Z", 0.0, 0.0), ("learned", -0.5, 1.0)])
+
+
+def test_locate_finds_where_the_two_terms_are_equal():
+    log_n = np.log(np.asarray(WIDTHS, float))
+    n_star = 2048.0
+    y = 0.5 * np.log(n_star / np.exp(log_n) + 1.0)  # n^{-1/2}·√(n* + n): slopes −1/2 … 0
+    assert math.exp(locate(log_n, y, -0.5, 0.0)) == pytest.approx(n_star, rel=0.05)
+    assert math.isnan(locate(log_n, np.zeros(len(WIDTHS)), -0.5, 0.0))  # flat: n* ≤ n_min
+    assert math.isnan(locate(log_n, -0.5 * log_n, -0.5, 0.0))  # slope −1/2: n* ≥ n_max
+
+
+@pytest.mark.parametrize(("b_after", "tau"), [(F(-1, 2), F(1, 2)), (F(-1), F(1))])
+def test_fit_recovers_a_known_crossover_exponent(b_after, tau):
+    K = 2.0 if tau == F(1, 2) else 0.02
+    bend = Bend("AtZ", tau, (F(0), F(0)), (b_after, F(1)))
+    covered = 0
+    for seed in range(10):  # a 95% interval covers τ* in about 19 of 20 realisations
+        logs = _two_terms(0.0, float(b_after), 1.0, K, float(tau), seed=seed)
+        fit = fit_crossover(WIDTHS, logs, TS, bend, n_boot=100, key=str(seed))
+        assert fit.tau_hat == pytest.approx(float(tau), rel=0.1)
+        assert fit.log_K == pytest.approx(math.log(K), abs=0.5)
+        assert fit.ci_high - fit.ci_low < 0.3 * float(tau)
+        covered += fit.ci_low <= float(tau) <= fit.ci_high
+        wrong = F(3, 2) * tau  # an interval that covers everything would not exclude this
+        assert not fit.ci_low <= float(wrong) <= fit.ci_high
+    assert covered >= 8
+
+
+def test_a_window_before_the_bend_is_not_located():
+    logs = _two_terms(0.0, -0.5, 1.0, 1e6, 0.5)  # t* = 10⁶·√n: far beyond the steps
+    bend = Bend("AtZ", F(1, 2), (F(0), F(0)), (F(-1, 2), F(1)))
+    fit = fit_crossover(WIDTHS, logs, TS, bend, n_boot=50, key="t")
+    assert math.isnan(fit.tau_hat) and fit.side == "high" and not fit.points
+
+
+SMALL_ETA = Bend("AtZ", F(1, 2), (F(0), F(0)), (F(-1, 2), F(1)))
+
+
+def test_band_classifies_cells_before_inside_and_past_the_bend():
+    log_k = math.log(2.0)  # t* = 2·√n: 32 at n = 256, 256 at n = 16384
+    early = band(WIDTHS, 2, [(SMALL_ETA, log_k)])
+    assert early.regime == "asymptotic" and early.gamma_pred == 0.0  # the fixed-t term
+    middle = band(WIDTHS, 90, [(SMALL_ETA, log_k)])
+    assert middle.regime == "crossover"
+    assert {middle.gamma_pred, middle.gamma_other} == {0.0, -0.5}
+    late = band(WIDTHS, 200_000, [(SMALL_ETA, log_k)])
+    assert late.regime == "asymptotic" and late.gamma_pred == -0.5  # τ > τ* everywhere
+    assert band(WIDTHS, 90, [(SMALL_ETA, math.nan)]) is None  # not placed: no band
+
+
+def test_band_verdict_wants_the_slope_between_the_two_terms():
+    def fit(g, lo, hi):
+        return ExponentFit(g, lo, hi, (), 7)
+
+    assert band_verdict(fit(-0.2, -0.3, -0.1), 0.0, -0.5) == "agree"
+    assert band_verdict(fit(0.08, 0.0, 0.15), 0.0, -0.5) == "agree"  # within the tolerance
+    assert band_verdict(fit(0.4, 0.3, 0.5), 0.0, -0.5) == "disagree"
+    assert band_verdict(fit(-0.75, -0.9, -0.6), 0.0, -0.5) == "disagree"
+
+
+def test_converged_needs_a_fallen_and_width_dependent_residual():
+    ratios = [np.full(8, 0.5 * (n / 256) ** -0.3) for n in WIDTHS]  # falls faster at large n
+    slope, smallest = residual_exponent(WIDTHS, ratios)
+    assert slope == pytest.approx(-0.3) and is_converged(slope, smallest)
+    same = [np.full(8, 0.01) for _ in WIDTHS]  # fallen alike at every width: still Θ(1) in n
+    assert not is_converged(*residual_exponent(WIDTHS, same))
+    grown = [np.full(8, (n / 256) ** 0.5 + 1) for n in WIDTHS]  # blow-up, not convergence
+    assert not is_converged(*residual_exponent(WIDTHS, grown))
+
+
+def test_judge_classifies_constructed_cells_and_measures_the_bend():
+    from sims import ProbeConfig, SweepSettings, predict_config
+    from sims._config import log_grid
+    from sims._judge import judge_config
+    from sims._probe import QUANTITIES, UnitResult
+
+    config = ProbeConfig("small_eta", eta_exp=F(-3, 2), eta_coef=1.0, s_exp=F(2), s_coef=3e-5)
+    settings = SweepSettings(widths=tuple(WIDTHS), seeds=8, steps=512, record=log_grid(512),
+                             bootstrap=200)
+    rng = np.random.default_rng(3)
+    t = np.asarray(settings.record, float) - 1  # the paper's t at each recorded step
+    units = []
+    for n in WIDTHS:
+        noise = np.exp(0.03 * rng.standard_normal((8, len(t), 1)))
+        atz = np.sqrt(1 + (t / (2.0 * n**0.5)) ** 2)  # t* = 2·n^{1/2}
+        stats = np.stack([n**0.5 * atz * 1e-3, 1e-3 * (t + 1), 1e-4 * np.ones_like(t),
+                          n**0.5 * atz * 1e-3, atz, (t + 1) * n**-1.5], axis=-1)
+        stats = np.broadcast_to(stats, (8, len(t), len(QUANTITIES))) * noise
+        loss = np.ones((8, 512, 3))
+        loss[:, 300:, 0] = 1e-2 * (n / 256) ** -0.5  # converged, faster at large n
+        units.append(UnitResult(stats, np.zeros((8, len(t)), bool), loss,
+                                np.zeros((8, 512), bool), np.zeros(8, int)))
+    cells, bends = judge_config(config, settings, WIDTHS, units, predict_config(config))
+    regime = {(c.step, c.quantity): c.regime.regime for c in cells}
+    assert all(regime[1, q] == "transient" for q in QUANTITIES)
+    assert all(regime[k, q] == "converged" for k in (362, 512) for q in QUANTITIES)
+    assert regime[2, "AtZ"] == "asymptotic"
+    assert "crossover" in {regime[k, "AtZ"] for k in settings.record}
+    (atz,) = [b for b in bends if b.bend.quantity == "AtZ"]
+    assert atz.verdict == "agree" and atz.fit.tau_hat == pytest.approx(0.5, abs=0.1)
+    early = next(c for c in cells if c.step == 2 and c.quantity == "AtZ")
+    assert early.regime.gamma_pred == 0.0 and early.verdict == "agree"
+    for c in cells:  # a crossover cell is judged by the band between the two terms
+        if c.regime.regime == "crossover" and c.quantity == "AtZ":
+            assert {c.regime.gamma_pred, c.regime.gamma_other} == {0.0, -0.5}
+            assert c.verdict == "agree"
