@@ -14,11 +14,11 @@ ENGINES = ("vmap", "loop")
 INITS = ("A", "B", "AB", "zero")
 MODELS = ("toy", "llama")
 ARMS = {"init_A": ("A", False), "init_AB": ("AB", False), "stable_lora": ("A", True)}
-_DEFAULTS = {  # per model: widths, steps, record, rank, c_η, engine
+_DEFAULTS = {  # per model: widths, steps, record, rank, c_η
     "toy": dict(widths=(256, 512, 1024, 2048), steps=100, record=(1, 2, 5, 10, 20, 50, 100),
-                rank=32, lr_coef=0.064, engine="vmap"),
+                rank=32, lr_coef=0.064),
     "llama": dict(widths=(64, 128, 256, 512), steps=20, record=(1, 2, 5, 10, 20), rank=4,
-                  lr_coef=0.02, engine="loop"),
+                  lr_coef=0.02),
 }
 # Run-level fields that change a unit's numbers (with the arm's own settings: its fingerprint).
 UNIT_FIELDS = ("model", "seeds", "steps", "record", "rank", "fixed_batch", "pretrain_steps",
@@ -50,7 +50,7 @@ class CoordConfig:
     rank: int = 0  # LoRA rank r; 0 = the model's default (toy 32, llama 4)
     fixed_batch: bool = False  # toy: step 1's batch at every step (mup's fix_data)
     pretrain_steps: int = 2000  # toy: MNIST pretraining steps per width (cached)
-    engine: str = ""  # vmap | loop; "" = the model's default (toy vmap, llama loop)
+    engine: str = "vmap"  # vmap (seeds as a batch dim) | loop (seed by seed)
     out: str = "results/coord_check"  # output directory
     bootstrap: int = 1000  # bootstrap resamples of the seeds
     threads: int = 1  # torch CPU threads
@@ -69,10 +69,12 @@ class CoordConfig:
             self,
             widths=tuple(self.widths) or d["widths"], steps=self.steps or d["steps"],
             rank=self.rank or d["rank"], lr_coef=self.lr_coef or d["lr_coef"],
-            engine=self.engine or d["engine"],
         )
         out.record = tuple(self.record) or tuple(k for k in d["record"] if k <= out.steps) or (
             out.steps,)
+        if out.engine not in ENGINES or out.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"engine must be one of {', '.join(ENGINES)} and optimizer one of "
+                              f"{', '.join(OPTIMIZERS)}, got {out.engine!r}, {out.optimizer!r}")
         bad = [a for a in out.arms if a not in ARMS]
         if bad or not out.arms or len(set(out.arms)) != len(out.arms):
             raise ConfigError(f"arms must be distinct names from {', '.join(ARMS)}, got "

@@ -145,8 +145,8 @@ def run_coord(config: CoordConfig, *, on_unit: Callable[[str, int], None] | None
     run = {
         "config": cfg.to_json(), "theory": theory,
         "model": built.info if built is not None else None,
-        "engine_note": ("vmap: seeds as a batch dim (torch.func)" if cfg.engine == "vmap" else
-                        "loop: seeds one after another (PEFT LLaMA is not traced by torch.func)"),
+        "engine_note": ("vmap: the seeds of a width as one torch.func program" if cfg.engine
+                        == "vmap" else "loop: seeds one after another on the module itself"),
         "units_computed": [f"{a}/n{n}" for a, n in todo],
         "units_reused": [f"{a}/n{n}" for a, n in reused],
         "unit_seconds": timings, "wall_seconds": round(time.time() - started, 3),

@@ -100,9 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "toymodel's batch order per seed")
     p.add_argument("--pretrain-steps", type=int, default=2000,
                    help="toy: MNIST pretraining steps per width (cached; default 2000)")
-    p.add_argument("--engine", choices=ENGINES, default=None,
-                   help="vmap: seeds as a batch dim (default for toy); loop: seed by seed "
-                   "(default for llama)")
+    p.add_argument("--engine", choices=ENGINES, default="vmap",
+                   help="vmap (default): the seeds of a width as one torch.func.vmap program; "
+                   "loop: seed by seed on the module itself (for models torch.func cannot "
+                   "trace)")
     p.add_argument("--out", metavar="DIR", default="results/coord_check",
                    help="output directory (default results/coord_check); resumes")
     p.add_argument("--bootstrap", type=int, metavar="B", default=1000,
@@ -123,7 +124,7 @@ def config_from_args(args: argparse.Namespace) -> CoordConfig:
         s_exp=args.s_exp, sigma_coef=args.sigma_coef, sigma_exp=args.sigma_exp,
         shrink=args.shrink, stop_condition=not args.no_stop, rank=args.rank or 0,
         fixed_batch=args.fixed_batch, pretrain_steps=args.pretrain_steps,
-        engine=args.engine or "", out=args.out, bootstrap=args.bootstrap,
+        engine=args.engine, out=args.out, bootstrap=args.bootstrap,
         threads=args.threads, progress=not args.no_progress,
     ).resolved()
 
