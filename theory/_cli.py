@@ -180,7 +180,8 @@ def _predict(a: argparse.Namespace) -> int:
     cols += [(f"t = {t}", g) for t, g in enumerate(j["gamma_by_t"]) if t > 0]
     cols.append((steady, j["gamma"]))
     if tau is not None:
-        cols.append((f"t = n^{tau}", j["gamma_tau"]))
+        cols.append((f"t = n^{tau}" if tau.denominator == 1 else f"t = n^({tau})",
+                     j["gamma_tau"]))
     print("quantity" + "".join(f"{c:>16}" for c, _ in cols))
     for k in KEYS:
         print(f"{k:<8}" + "".join(f"{str(g[k] if g[k] is not None else 'n/a'):>16}"
