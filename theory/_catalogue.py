@@ -24,7 +24,9 @@ class Claim:
     """One decidable claim.
 
     kind: ``implies`` (hyp ⇒ concl), ``equivalent`` (both ways, under ``given``),
-    ``sat`` (hyp has a solution), ``algebra`` (``check()`` returns (holds, detail)).
+    ``sat`` (hyp has a solution), ``algebra`` (``check()`` returns (holds, detail)),
+    ``steps`` (``check()`` returns (holds, detail, counterexample cell); claims decided at
+    every step of the unrolled recursion, :mod:`theory._steps`).
     ``show``: symbols a counterexample cell is projected onto (all when empty).
     """
 
@@ -37,7 +39,8 @@ class Claim:
     show: str = ""
     expect: bool = True
     against_paper: bool = False
-    check: Callable[[], tuple[bool, str]] | None = field(default=None, compare=False)
+    check: Callable[[], tuple[bool, str] | tuple[bool, str, Cell | None]] | None = field(
+        default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -107,10 +110,10 @@ def _shown(claim: Claim, cell: Cell | None) -> Cell | None:
 
 
 def _run(claim: Claim) -> ClaimResult:
-    if claim.kind == "algebra":
+    if claim.kind in ("algebra", "steps"):
         assert claim.check is not None
-        holds, detail = claim.check()
-        return ClaimResult(claim, holds, detail=detail)
+        holds, detail, *cell = claim.check()
+        return ClaimResult(claim, holds, cell[0] if cell else None, detail)
     hyp = parse_system(claim.hyp, claim.nullable)
     if claim.kind == "sat":
         if satisfiable(hyp):

@@ -8,7 +8,12 @@ The paper's convention is kept: etaA, etaB = γ[η_A], γ[η_B]; A0, B0 = γ[A�
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from ._catalogue import Claim, Statement
+from ._solver import Cell
+from ._steps import NOT_BOTH_ZERO, PATTERNS, Model, check_steps
 
 __all__ = ["STATEMENTS"]
 
@@ -20,6 +25,7 @@ EQ4 = ("max(B0, etaB) + etaA + 1 = 0; max(A0, etaA) + etaB + 1 = 0; "
        "max(A0, etaA) + max(B0, etaB) + 1 = 0")
 EQ5 = "etaA + etaB = -1; A0 <= etaA; B0 <= etaB"
 UNIFORM = "etaA = etaB"
+EQ6 = "etaA = -1/2; etaB = -1/2; A0 <= -1/2; B0 <= -1/2"
 STAB = "max(A0, etaA) + max(B0, etaB) + 1 = 0"  # Definition 3 alone (γ[Z_B] = 0)
 INIT = {"Init[A]": "A0 = -1; B0 = -inf", "Init[B]": "A0 = -inf; B0 = 0",
         "Init[AB]": "A0 = -1/2; B0 = -1/2"}
@@ -33,28 +39,74 @@ TABLE1 = {"Init[B]": (True, False, False), "Init[A]": (True, True, False),
 SGD26 = "etaA + 2*b + 1 = 0; etaB + 2*a + 2 = 0; b + a + 1 = 0"  # ICML Eq. (26)
 SGD29 = "a1 = max(a0, etaA + b0); b1 = max(b0, etaB + a0 + 1); etaA = -1/2; etaB = -1/2"
 
+#: ICML's model unrolled from t = 0 (γ[s] = 0; γ[A₀Z] = γ[A₀] + 1 by Lemma 2, as the paper
+#: derives; ``PER_ENTRY``: i.i.d. A₀ entries, γ[A₀Z] = γ[A₀] + 1/2). Its step t uses the
+#: state t − 1 (Eq. 3, 15), so the paper's "t > 1" is the unrolled t ≥ 1; its δ¹ (training
+#: A) is the unrolled d2, its δ² is d1.
+ICML = Model(etaA="etaA", etaB="etaB", s="0", A0Z="A0 + 1", a0="A0", b0="B0")
+PER_ENTRY = Model(etaA="etaA", etaB="etaB", s="0", A0Z="A0 + 1/2", a0="A0", b0="B0")
+EQ3T = "{d2} = 0; {d1} = 0; {ZB} = 0"  # Eq. (3) at one step
+#: Definition 5: δ¹ independent of η_B, δ² of η_A, Z_B of both (rates ≤ γ* = −1/2)
+ROBUST = "{d2} = {ra_d2}; {d1} = {rb_d1}; {ZB} = {rab_ZB}"
+
+
+def _refs(m: Model, at: str = "-1/2") -> dict[str, Model]:
+    """The model and its copies at η_B = γ* (ra), η_A = γ* (rb), both (rab)."""
+    def at_rates(a: str, b: str) -> Model:
+        return Model(a, b, m.s, m.A0Z, m.B0, m.a0, m.b0)
+
+    return {"": m, "ra": at_rates(m.etaA, at), "rb": at_rates(at, m.etaB),
+            "rab": at_rates(at, at)}
+
+
+def _every(patterns: tuple[tuple[bool, bool, str], ...], t_from: int, concl: str = "",
+           hyp: str = "", mode: str = "each", models: dict[str, Model] | None = None,
+           show: str = "etaA,etaB,A0,B0") -> Callable[[], tuple[bool, str, Cell | None]]:
+    """The check of a claim over the unrolled steps (see :func:`theory._steps.check_steps`)."""
+    return partial(check_steps, models or {"": ICML}, patterns, hyp=hyp, concl=concl,
+                   t_from=t_from, mode=mode, show=show)
+
+
+PATTERN_OF = {"Init[A]": (False, True), "Init[B]": (True, False), "Init[AB]": (False, False)}
+
 
 def _table1_claims() -> tuple[Claim, ...]:
     out = []
     for init, (stab, eff, rob) in TABLE1.items():
-        h = INIT[init]
-        out.append(Claim(f"{init} stability (some uniform η with γ[Z_B] = 0)", "sat",
-                         hyp=f"{h}; {UNIFORM}; {STAB}", nullable=INITS, expect=stab))
-        out.append(Claim(f"{init} efficiency (Eq. 4 with a uniform η)", "sat",
-                         hyp=f"{h}; {UNIFORM}; {EQ4}", nullable=INITS, expect=eff))
-        out.append(Claim(f"{init} robustness (Definition 5 for all η_A, η_B ≤ −1/2)", "implies",
-                         hyp=f"{h}; {ROBUST_H}", concl=ROBUST_C, nullable=INITS,
-                         show="etaA,etaB", expect=rob))
+        h, pat = INIT[init], tuple(p for p in PATTERNS if p[:2] == PATTERN_OF[init])
+        late = init == "Init[A]"  # B₀ = 0: A₁ = A₀, so t = 2 still sees the init
+        for what, cond, holds in (("stability", "{ZB} = 0", stab),
+                                  ("efficiency", EQ3T, eff)):
+            out.append(Claim(f"{init} {what} (some uniform η, every t > 1)", "steps",
+                             check=_every(pat, 1, hyp=f"{h}; {UNIFORM}; {cond}", mode="sat"),
+                             expect=holds and not late, against_paper=holds and late))
+            if late:
+                out.append(Claim(f"{init} {what} (some uniform η, every t > 2)", "steps",
+                                 check=_every(pat, 2, hyp=f"{h}; {UNIFORM}; {cond}",
+                                              mode="sat")))
+        out.append(Claim(f"{init} robustness (Definition 5: all η_A, η_B ≤ −1/2, every t > 1)",
+                         "steps", check=_every(pat, 1, ROBUST, f"{h}; etaA <= -1/2; "
+                                               f"etaB <= -1/2", models=_refs(ICML)),
+                         expect=rob))
     return tuple(out)
 
 
 STATEMENTS = (
     Statement(
-        "icml-eq3-eq4", "ICML Eq. (3) → (4), Appendix B.1",
-        "With γ[g] = 0, Lemma 1 (over r) and Lemma 2 (over n), the stability/efficiency "
-        "conditions Eq. (3) are exactly Eq. (4).",
-        (Claim("Eq. (3) ⇔ Eq. (4)", "equivalent", given=EQ3_DEFS, hyp=EQ3, concl=EQ4,
-               nullable=INITS),),
+        "icml-eq3-eq4", "ICML Eq. (3) → (4), Definitions 3–4, Appendix B.1",
+        "“A LoRA fine-tuning process is considered efficient if it is stable and, … for all "
+        "t > 1, δ¹_t = Θ(1) and δ²_t = Θ(1)”; “the conditions for LoRA to achieve stability "
+        "and efficiency [Eq. (3)] can be expressed as [Eq. (4)]” (with γ[g] = 0, Lemmas 1–2).",
+        (Claim("Eq. (4) ⇒ Eq. (3) at every t > 1 (A₀, B₀ not both 0)", "steps",
+               check=_every(NOT_BOTH_ZERO, 1, EQ3T, EQ4), expect=False, against_paper=True),
+         Claim("Eq. (4) ⇒ Eq. (3) at every t > 2 (A₀, B₀ not both 0)", "steps",
+               check=_every(NOT_BOTH_ZERO, 2, EQ3T, EQ4)),
+         Claim("Eq. (3) at every t > 1 ⇒ Eq. (4) (A₀, B₀ not both 0)", "steps",
+               check=_every(NOT_BOTH_ZERO, 1, EQ4, EQ3T, mode="hyp"))),
+        note="Eq. (15) replaces B_{t−1} by max(γ[B₀], γ[η_B]) at every t > 1, but with A₀ = 0 "
+             "g_B⁰ = 0 and B₁ = B₀ (with B₀ = 0, A₁ = A₀): at t = 2 δ² = γ[η_B] + γ[A₀] + 1 "
+             "< 0 when γ[A₀] < γ[η_A] — e.g. Init[A] at γ[η] = −1/2. From t = 3 on, and for "
+             "the converse, Eq. (4) is exact.",
     ),
     Statement(
         "icml-eq4-eq5", "ICML Eq. (4) → (5), Eq. (17)–(19)",
@@ -67,9 +119,19 @@ STATEMENTS = (
     ),
     Statement(
         "icml-eq6", "ICML Eq. (6)",
-        "With a uniform η: γ[η] = −1/2, γ[A₀] ≤ −1/2, γ[B₀] ≤ −1/2.",
-        (Claim("Eq. (5) ∧ η_A = η_B ⇔ Eq. (6)", "equivalent", given=UNIFORM, hyp=EQ5,
-               concl="etaA = -1/2; etaB = -1/2; A0 <= -1/2; B0 <= -1/2", nullable=INITS),),
+        "“By default, a uniform learning rate is used … η_A = η_B. Based on this condition, "
+        "the solution to the above equations is γ[η_A] = γ[η_B] = −1/2, γ[A₀] ≤ −1/2, "
+        "γ[B₀] ≤ −1/2 (6), where γ[A₀] and γ[B₀] cannot both be equal to −∞” — stability "
+        "and efficiency (Eq. 3) for all t > 1.",
+        (Claim("Eq. (6) ⇒ Eq. (3) at every t > 1", "steps",
+               check=_every(NOT_BOTH_ZERO, 1, EQ3T, f"{UNIFORM}; {EQ6}"), expect=False,
+               against_paper=True),
+         Claim("Eq. (6) ⇒ Eq. (3) at every t > 2", "steps",
+               check=_every(NOT_BOTH_ZERO, 2, EQ3T, f"{UNIFORM}; {EQ6}")),
+         Claim("uniform η and Eq. (3) at every t > 1 ⇒ Eq. (6)", "steps",
+               check=_every(NOT_BOTH_ZERO, 1, EQ6, f"{UNIFORM}; {EQ3T}", mode="hyp"))),
+        note="The same first-step gap as icml-eq3-eq4: Init[A] (γ[A₀] = −1, B₀ = 0) meets "
+             "Eq. (6) but at t = 2 still has A₁ = A₀, so γ[δ²] = γ[Z_B] = −1/2.",
     ),
     Statement(
         "icml-fn7", "ICML footnote 7 and LoRA+",
@@ -85,26 +147,48 @@ STATEMENTS = (
     ),
     Statement(
         "icml-table1", "ICML Table 1",
-        "Init[B]: stable ✓ efficient × robust ×; Init[A]: ✓ ✓ ×; Init[AB]: ✓ ✓ ✓.",
+        "“Init[B]: Stability ✓ Efficiency × Robustness ×; Init[A]: ✓ ✓ ×; Init[AB]: ✓ ✓ ✓” "
+        "— Definitions 3–5 quantify over all t > 1.",
         _table1_claims(),
         note="Init values in the paper's own convention: Init[A] γ[A₀] = −1 (from σ² = 1/n, "
              "i.e. the exponent of the variance), Init[B] γ[B₀] = 0, Init[AB] γ[A₀] = γ[B₀] = "
-             "−1/2 (Theorem 1: A₀ = Θ(n^{−1/2}) per entry). The two readings of γ[A₀] are "
-             "inconsistent (σ² = 1/n is per-entry Θ(n^{−1/2}) in both Init[A] and Init[AB]); "
-             "see icml-lemma2-iid.",
+             "−1/2 (Theorem 1: A₀ = Θ(n^{−1/2}) per entry). Init[A]'s ✓ ✓ hold from t = 3 on: "
+             "at t = 2, A₁ = A₀ (g_A⁰ = 0 since B₀ = 0), so γ[Z_B¹] = γ[δ²₂] = γ[η], which "
+             "no uniform η makes 0 together with the later steps. See icml-lemma2-iid and "
+             "icml-thm1 for the per-entry reading.",
     ),
     Statement(
-        "icml-thm1", "ICML Theorem 1 (informal)",
-        "γ[A₀] = γ[B₀] = −1/2 gives robustness for all η_A, η_B ≤ −1/2; a common value "
-        "c < −1/2 loses it (fn. 9), c > −1/2 loses efficiency.",
-        (Claim("Init[AB] is robust", "implies", hyp=f"{INIT['Init[AB]']}; {ROBUST_H}",
-               concl=ROBUST_C, nullable=INITS),
-         Claim("c < −1/2: δ¹ at η_B = −1/2 differs from δ¹ at η_B = c", "implies",
-               hyp="c < -1/2; etaA <= -1/2",
-               concl="max(c, -1/2) + etaA + 1 > max(c, c) + etaA + 1"),
-         Claim("c > −1/2: not efficient at γ[η] = −1/2", "sat",
-               hyp=f"A0 = c; B0 = c; c > -1/2; etaA = -1/2; etaB = -1/2; {EQ4}",
-               expect=False)),
+        "icml-thm1", "ICML Theorem 1 (informal) and footnote 9",
+        "“A LoRA fine-tuning process optimized with Adam exhibits optimal robustness "
+        "(Definition 5) to the learning rate when A₀ = Θ(n^{−1/2}) and B₀ = Θ(n^{−1/2})”; "
+        "fn. 9: “Setting γ[A₀] = γ[B₀] = s < −1/2 ensures robustness only for learning rates "
+        "that satisfy γ[η] ≤ s.”",
+        (Claim("Lemma-2 reading (γ[A₀Z] = γ[A₀] + 1): Init[AB] robust, every t > 1", "steps",
+               check=_every(NOT_BOTH_ZERO[:1], 1, ROBUST, f"{INIT['Init[AB]']}; "
+                            "etaA <= -1/2; etaB <= -1/2", models=_refs(ICML))),
+         Claim("per-entry reading (i.i.d. entries, γ[A₀Z] = γ[A₀] + 1/2): Init[AB] robust",
+               "steps", check=_every(NOT_BOTH_ZERO[:1], 1, ROBUST, f"{INIT['Init[AB]']}; "
+                                     "etaA <= -1/2; etaB <= -1/2", models=_refs(PER_ENTRY)),
+               expect=False, against_paper=True),
+         Claim("optimal: γ[B₀] < −1/2 (or B₀ = 0) ⇒ every γ[η_B] in (γ[B₀], −1/2) moves δ¹",
+               "steps", check=_every(NOT_BOTH_ZERO, 1, "{d2} < {ra_d2}",
+                                     "B0 < -1/2; B0 < etaB; etaB < -1/2; etaA <= -1/2",
+                                     mode="fixed", models=_refs(ICML))),
+         Claim("optimal: γ[A₀] < −1/2 (or A₀ = 0) ⇒ every γ[η_A] in (γ[A₀], −1/2) moves δ²",
+               "steps", check=_every(NOT_BOTH_ZERO, 1, "{d1} < {rb_d1}",
+                                     "A0 < -1/2; A0 < etaA; etaA < -1/2; etaB <= -1/2",
+                                     mode="fixed", models=_refs(ICML))),
+         Claim("optimal: γ[A₀] > −1/2 or γ[B₀] > −1/2 ⇒ not efficient at γ[η] = −1/2", "steps",
+               check=_every(NOT_BOTH_ZERO, 1, "max({d1}, {d2}) > 0",
+                            "max(A0, B0) > -1/2; etaA = -1/2; etaB = -1/2", mode="fixed")),
+         Claim("fn. 9: γ[A₀] = γ[B₀] = c < −1/2 is robust for γ[η_A], γ[η_B] ≤ c", "steps",
+               check=_every(NOT_BOTH_ZERO[:1], 1, ROBUST, "A0 = c; B0 = c; c < -1/2; "
+                            "etaA <= c; etaB <= c", models=_refs(ICML, "c")))),
+        note="In the paper's Lemma-2 convention Theorem 1 holds at every t > 1, and −1/2 is "
+             "the only init that is efficient at γ[η] = −1/2 and robust (the three 'optimal' "
+             "claims, for every γ[A₀], γ[B₀], not only equal ones). Read per entry, as "
+             "Theorem 1 writes it (A₀ = Θ(n^{−1/2}) i.i.d., so A₀Z is a CLT sum), γ[A₀Z] = 0 "
+             "and δ² = γ[η_B] + max(0, γ[η_A] + 1) moves with γ[η_A] ∈ (−1, −1/2]: not robust.",
     ),
     Statement(
         "icml-eq21", "ICML Eq. (21), Appendix B.2 (internal stability, LoRA+)",

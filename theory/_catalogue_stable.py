@@ -2,14 +2,20 @@
 
 Symbols: eta = γ[η], s = γ[s], A0Z = γ[A₀Z], B0 = γ[B₀] (nullable: zero inits), AtZ, Bt
 at step t, gAZ = γ[g_A Z], gB = γ[g_B], d1, d2, d3, dY = γ[δ₁], γ[δ₂], γ[δ₃], γ[ΔY].
+Claims about "every step" are decided on the recursion unrolled from t = 0 for each zero
+pattern of A₀, B₀ (:mod:`theory._steps`); the paper's step t is the update t → t + 1.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
+from functools import partial
 
 from ._catalogue import Claim, Statement
 from ._maxplus import GammaExpr, contract
+from ._solver import Cell
+from ._steps import NOT_BOTH_ZERO, PATTERNS, Model, check_steps
 
 __all__ = ["STATEMENTS"]
 
@@ -61,19 +67,38 @@ def _kaiming() -> tuple[str, str]:
 
 
 _SEC4, _SEC5 = _kaiming()
+SL = {"": Model()}  # Stable-LoRA: γ[η_A] = γ[η_B] = γ[η], γ[s], γ[A₀Z], γ[B₀]
+
+
+def _every(patterns: tuple[tuple[bool, bool, str], ...], t_from: int, concl: str,
+           hyp: str = "", show: str = SHOW,
+           models: dict[str, Model] = SL) -> Callable[[], tuple[bool, str, Cell | None]]:
+    """The check of a claim at every step t ≥ t_from, for each zero pattern."""
+    return partial(check_steps, models, patterns, hyp=hyp, concl=concl, t_from=t_from,
+                   show=show)
+
+
+def _one(zero_A: bool, zero_B: bool) -> tuple[tuple[bool, bool, str], ...]:
+    return tuple(p for p in PATTERNS if p[:2] == (zero_A, zero_B))
+
+
+EQ4_BOUNDS = "{AtZ} >= eta + 1; {Bt} >= eta"  # Eq. (4), right-hand sides
+D3_SMALLEST = "{d1} >= {d3}; {d2} >= {d3}"
+EQ6 = "{d1} = s + 2*eta + 1; {d2} = s + 2*eta + 1; {d3} = s + 2*eta + 1"
+THM = f"s + 2*eta + 1 = 0; {CASE1}"
+#: Stable-LoRA after N ≥ 1 shrink steps with B₀ = 0 (A₀ ≠ 0, so g_B⁰ ≠ 0 and B_N = η)
+SHRUNK = {"": Model(start=("max(L + A0Z, eta + 1)", "eta"), t0=1)}
 
 STATEMENTS = (
     Statement(
         "sl-eq1", "Stable-LoRA Eq. (1)",
-        "ΔY_t = −sη g_B A_tZ − sη B_t g_A Z + sη² g_B g_A Z; γ[ΔY] = max of the three terms "
-        "under no cancellation, only ≤ otherwise.",
-        (Claim("the expansion, with non-commuting matrices", "algebra", check=_eq1_algebra),
-         Claim("no cancellation: γ[ΔY] = max(γ[δ₁], γ[δ₂], γ[δ₃]) ≥ each term", "implies",
-               hyp="dY = max(d1, d2, d3)", concl="dY >= d1; dY >= d2; dY >= d3",
-               nullable="d1,d2,d3,dY")),
+        "“ΔY_t = s(A_t − ηg_A^t)(B_t − ηg_B^t)Z − sA_tB_tZ = −sηg_B^tA_tZ − sηB_tg_A^tZ + "
+        "sη²g_B^tg_A^tZ” (1).",
+        (Claim("the expansion, with non-commuting matrices", "algebra", check=_eq1_algebra),),
         note="The paper's first line writes s(A_t − ηg_A)(B_t − ηg_B)Z − sA_tB_tZ, which does not "
              "type-check for A ∈ ℝ^{r×n}, B ∈ ℝ^{m×r}; the second line is the expansion of "
-             "s(B_t − ηg_B)(A_t − ηg_A)Z − sB_tA_tZ.",
+             "s(B_t − ηg_B)(A_t − ηg_A)Z − sB_tA_tZ. γ[ΔY] = max(γ[δ₁], γ[δ₂], γ[δ₃]) is the "
+             "no-cancellation rule of the calculus (a definition), not a theorem: not listed.",
     ),
     Statement(
         "sl-eq2-eq3", "Stable-LoRA Eq. (2)–(3), Assumption 1",
@@ -83,35 +108,22 @@ STATEMENTS = (
                given=f"{DELTAS}; {NORMALISED}", hyp="d1 = 0; d2 = 0; d3 = 0", concl=EQ3),),
     ),
     Statement(
-        "sl-eq4", "Stable-LoRA Eq. (4)",
-        "γ[A_tZ] = max(γ[A_{t−1}Z], γ[η]+1), γ[B_t] = max(γ[B_{t−1}], γ[η]): by induction the "
-        "closed form max(γ[A₀Z], γ[η]+1), max(γ[B₀], γ[η]); hence γ[δ₁], γ[δ₂] ≥ γ[δ₃].",
-        (Claim("induction step of the closed form for A_tZ", "implies",
-               hyp="AtZ = max(Atm1Z, eta + 1); Atm1Z = max(A0Z, eta + 1)",
-               concl="AtZ = max(A0Z, eta + 1)", nullable="A0Z"),
-         Claim("induction step of the closed form for B_t", "implies",
-               hyp="Bt = max(Btm1, eta); Btm1 = max(B0, eta)", concl="Bt = max(B0, eta)",
-               nullable="B0"),
-         Claim("γ[A_tZ] ≥ γ[η] + 1 and γ[B_t] ≥ γ[η]", "implies",
-               hyp="AtZ = max(Atm1Z, eta + 1); Bt = max(Btm1, eta)",
-               concl="AtZ >= eta + 1; Bt >= eta", nullable="Atm1Z,Btm1"),
-         Claim("γ[δ₁] ≥ γ[δ₃] and γ[δ₂] ≥ γ[δ₃]", "implies",
-               hyp=f"{DELTAS}; {NORMALISED}; AtZ >= eta + 1; Bt >= eta",
-               concl="d1 >= d3; d2 >= d3")),
-    ),
-    Statement(
-        "sl-eq4-first-step", "Stable-LoRA Eq. (4) at t = 1",
-        "Eq. (4) assumes γ[g_A^{t−1}Z] = 1 at every step; with B₀ = 0 the first gradient g_A⁰ "
-        "is exactly 0, so γ[A₁Z] = γ[A₀Z] and γ[A₁Z] ≥ γ[η]+1 fails.",
-        (Claim("B₀ = 0 ⇒ γ[A₁Z] ≥ γ[η] + 1", "implies",
-               hyp="A1Z = max(A0Z, eta + gA0Z); gA0Z <= B0 + 1; gA0Z <= 1; B0 = -inf",
-               concl="A1Z >= eta + 1", nullable="A0Z,B0,gA0Z", show="eta,A0Z,B0",
-               expect=False, against_paper=True),
-         Claim("from t = 2 on (B₁ ≠ 0) the bound holds again", "implies",
-               hyp="A2Z = max(A1Z, eta + 1); A1Z = A0Z", concl="A2Z >= eta + 1",
-               nullable="A0Z,A1Z")),
-        note="A transient, not a flaw in the conclusions: δ₁ at t = 1 is s+η+γ[A₀Z], smaller "
-             "than later steps when γ[A₀Z] < γ[η]+1 (predict() reports it as gamma_t(1)).",
+        "sl-eq4", "Stable-LoRA Eq. (4), Sec. 3.1",
+        "“γ[A_tZ] = max(γ[A_{t−1}Z], γ[η]+1) ⇒ γ[A_tZ] ≥ γ[η]+1; γ[B_t] = max(γ[B_{t−1}], "
+        "γ[η]) ⇒ γ[B_t] ≥ γ[η] (4), which immediately implies that γ[δ₁] ≥ γ[δ₃] and "
+        "γ[δ₂] ≥ γ[δ₃]” — for every step t ≥ 1 (the paper: “always hold”).",
+        (Claim("Eq. (4)'s bounds at every t ≥ 1 (A₀, B₀ not both 0)", "steps",
+               check=_every(NOT_BOTH_ZERO, 1, EQ4_BOUNDS), expect=False, against_paper=True),
+         Claim("Eq. (4)'s bounds at every t ≥ 2 (A₀, B₀ not both 0)", "steps",
+               check=_every(NOT_BOTH_ZERO, 2, EQ4_BOUNDS)),
+         Claim("γ[δ₁] ≥ γ[δ₃] and γ[δ₂] ≥ γ[δ₃] at every t ≥ 1 (A₀, B₀ not both 0)", "steps",
+               check=_every(NOT_BOTH_ZERO, 1, D3_SMALLEST), expect=False, against_paper=True),
+         Claim("γ[δ₁] ≥ γ[δ₃] and γ[δ₂] ≥ γ[δ₃] at every t ≥ 2 (A₀, B₀ not both 0)", "steps",
+               check=_every(NOT_BOTH_ZERO, 2, D3_SMALLEST))),
+        note="Eq. (4) assumes γ[g_A^{t−1}Z] = 1 and γ[g_B^{t−1}] = 0 at every step; with B₀ = 0 "
+             "the first gradient g_A⁰ is exactly 0, so A₁ = A₀ and γ[A₁Z] = γ[A₀Z] < γ[η]+1 "
+             "for a small A₀ (likewise B₁ = B₀ when A₀ = 0). Both bounds, and γ[δ₁] ≥ γ[δ₃], "
+             "hold from t = 2 on; δ₁ at t = 1 is s + η + γ[A₀Z] (predict's gamma_t(1)).",
     ),
     Statement(
         "sl-eq5", "Stable-LoRA Eq. (5)",
@@ -150,39 +162,54 @@ STATEMENTS = (
                concl="d1 > d2", nullable=INITS)),
     ),
     Statement(
-        "sl-eq6", "Stable-LoRA Eq. (6)",
-        "In Case 1, γ[δ₁] = γ[δ₂] = γ[δ₃] = γ[s] + 2γ[η] + 1.",
-        (Claim("Case 1 ⇒ Eq. (6)", "implies", hyp=f"{CLOSED}; {DELTAS}; {NORMALISED}; {CASE1}",
-               concl="d1 = s + 2*eta + 1; d2 = s + 2*eta + 1; d3 = s + 2*eta + 1",
-               nullable=INITS),),
+        "sl-eq6", "Stable-LoRA Eq. (6), Sec. 3.2",
+        "“if Case 1 is satisfied, the left-hand side conditions of Equation (5) are also "
+        "satisfied … γ[δ₁] = γ[δ₂] = γ[δ₃] = γ[s] + 2γ[η] + 1 (6)” — at every step t ≥ 1 "
+        "(where Eq. 4 applies).",
+        (Claim("Case 1 ⇒ Eq. (6) at every t ≥ 1 (A₀, B₀ not both 0)", "steps",
+               check=_every(NOT_BOTH_ZERO, 1, EQ6, CASE1), expect=False, against_paper=True),
+         Claim("Case 1 ⇒ Eq. (6) at every t ≥ 2 (A₀, B₀ not both 0)", "steps",
+               check=_every(NOT_BOTH_ZERO, 2, EQ6, CASE1)),
+         Claim("Case 1 with A₀ = B₀ = 0 ⇒ Eq. (6) at some step", "steps",
+               check=_every(_one(True, True), 1, EQ6, CASE1), expect=False)),
+        note="At t = 1 a zero init has not been moved yet (B₀ = 0 ⇒ A₁ = A₀; A₀ = 0 ⇒ B₁ = B₀), "
+             "so δ₁ (or δ₂) is below s + 2η + 1 unless the other init sits on the Case 1 "
+             "boundary. The zero-zero init never moves (the saddle the paper names in Sec. 4).",
     ),
     Statement(
-        "sl-thm3.1", "Stable-LoRA Theorem 3.1",
-        "γ[s] + 2γ[η] + 1 = 0 and Case 1 ⇒ γ[ΔY_t] = 0 for all t (self-stability); the "
-        "converse holds for Eq. (3) but not for Definition 1 alone.",
-        (Claim("t ≥ 2 (closed form of Eq. 4)", "implies",
-               hyp=f"{CLOSED}; {DELTAS}; {NORMALISED}; s + 2*eta + 1 = 0; {CASE1}",
-               concl="dY = 0", nullable=INITS),
-         Claim("t = 1 with A₀, B₀ ≠ 0", "implies", hyp=_t1_system("A0Z", "B0"),
-               concl="dY = 0", nullable=T1_NULLABLE),
-         Claim("t = 1 with B₀ = 0 (g_A⁰ = 0)", "implies", hyp=_t1_system("A0Z", "-inf"),
-               concl="dY = 0", nullable=T1_NULLABLE),
-         Claim("t = 1 with A₀ = 0 (g_B⁰ = 0)", "implies", hyp=_t1_system("-inf", "B0"),
-               concl="dY = 0", nullable=T1_NULLABLE),
-         Claim("t = 1 with A₀ = B₀ = 0 (a saddle: no gradient ever)", "implies",
-               hyp=_t1_system("-inf", "-inf"), concl="dY = 0", nullable=T1_NULLABLE,
-               show=SHOW, expect=False, against_paper=True),
-         Claim("converse: Eq. (3) ⇒ the theorem's conditions", "implies",
+        "sl-thm3.1", "Stable-LoRA Theorem 3.1 and Definition 1",
+        "“LoRA can naturally achieve and sustain stable feature learning, if … γ[s] + 2γ[η] + "
+        "1 = 0, and … γ[A₀Z] ≤ γ[η] + 1 and γ[B₀] ≤ γ[η]”, with Definition 1: “ΔY_t = Θ(1) "
+        "for all training steps t” (t = 0, 1, 2, …).",
+        (Claim("A₀, B₀ ≠ 0: γ[ΔY_t] = 0 at every t ≥ 0", "steps",
+               check=_every(_one(False, False), 0, "{dY} = 0", THM)),
+         Claim("B₀ = 0 (the common init): γ[ΔY_t] = 0 at every t ≥ 0", "steps",
+               check=_every(_one(False, True), 0, "{dY} = 0", THM), expect=False,
+               against_paper=True),
+         Claim("B₀ = 0: γ[ΔY_t] = 0 at every t ≥ 1", "steps",
+               check=_every(_one(False, True), 1, "{dY} = 0", THM)),
+         Claim("A₀ = 0: γ[ΔY_t] = 0 at every t ≥ 0", "steps",
+               check=_every(_one(True, False), 0, "{dY} = 0", THM), expect=False,
+               against_paper=True),
+         Claim("A₀ = 0: γ[ΔY_t] = 0 at every t ≥ 1", "steps",
+               check=_every(_one(True, False), 1, "{dY} = 0", THM)),
+         Claim("A₀ = B₀ = 0 (a saddle: no gradient ever): γ[ΔY_t] = 0 at every t ≥ 1", "steps",
+               check=_every(_one(True, True), 1, "{dY} = 0", THM), expect=False,
+               against_paper=True),
+         Claim("not in the paper: Eq. (3) at t ≥ 2 ⇒ the theorem's conditions", "implies",
                hyp=f"{CLOSED}; {DELTAS}; {NORMALISED}; d1 = 0; d2 = 0; d3 = 0",
                concl=f"s + 2*eta + 1 = 0; {CASE1}", nullable=INITS),
-         Claim("converse from Definition 1 alone: γ[ΔY] = 0 ⇒ the conditions", "implies",
-               hyp=f"{CLOSED}; {DELTAS}; {NORMALISED}; dY = 0",
+         Claim("not in the paper: Definition 1 alone at t ≥ 2 (γ[ΔY] = 0) ⇒ the conditions",
+               "implies", hyp=f"{CLOSED}; {DELTAS}; {NORMALISED}; dY = 0",
                concl=f"s + 2*eta + 1 = 0; {CASE1}", nullable=INITS, show=SHOW,
                expect=False)),
-        note="The theorem holds for every exponent value except the zero-zero init, which the "
-             "paper itself excludes in Sec. 4 (A = B = 0 is a saddle with zero gradient). "
-             "Definition 1 (γ[ΔY] = 0) is weaker than Eq. (3): one dominant δ suffices, so a "
-             "stable run need not satisfy the theorem's conditions.",
+        note="Definition 1 quantifies over all training steps, the first update t = 0 "
+             "included. With B₀ = 0 (the common init) g_A⁰ = 0, so ΔY₀ = δ₁ = "
+             "Θ(n^{s+η+γ[A₀Z]}) vanishes unless γ[A₀Z] = γ[η] + 1 (likewise A₀ = 0 needs "
+             "γ[B₀] = γ[η]); from t = 1 on the theorem holds for every exponent value, except "
+             "A₀ = B₀ = 0, the saddle the paper excludes only in Sec. 4. Definition 1 is weaker "
+             "than Eq. (3): one dominant δ suffices, so a stable run need not satisfy the "
+             "theorem's conditions (the last claim).",
     ),
     Statement(
         "sl-kaiming-lower-bound", "Stable-LoRA Sec. 4, non-zero A₀",
@@ -201,22 +228,33 @@ STATEMENTS = (
              "for the second.",
     ),
     Statement(
-        "sl-shrink-bound", "Stable-LoRA Sec. 4, γ[A_NZ] after N shrink steps",
-        "γ[A_NZ] = max(N·γ[1−λ] + γ[A₀Z], γ[η]+1) with L = N·γ[1−λ] ≤ 0: a fixed λ and N "
-        "give L = 0 and change nothing; it takes L ≤ γ[η]+1 − γ[A₀Z], i.e. λ or N scaling "
-        "with n.",
-        (Claim("fixed λ, fixed N (L = 0): the bound equals the unshrunk γ[A_tZ]", "implies",
-               hyp="ANZ = max(L + A0Z, eta + 1); L = 0", concl="ANZ = max(A0Z, eta + 1)",
-               nullable="A0Z"),
-         Claim("fixed λ, fixed N repairs Case 2 of A", "implies",
-               hyp="ANZ = max(L + A0Z, eta + 1); L = 0; A0Z > eta + 1",
-               concl="ANZ = eta + 1", nullable="A0Z", expect=False),
-         Claim("L + γ[A₀Z] ≤ γ[η] + 1 ⇔ γ[A_NZ] = γ[η] + 1", "equivalent",
-               given="ANZ = max(L + A0Z, eta + 1); L <= 0", hyp="L + A0Z <= eta + 1",
-               concl="ANZ = eta + 1", nullable="A0Z")),
+        "sl-shrink-bound", "Stable-LoRA Sec. 4, after N shrink steps",
+        "“γ[A_NZ] = max(Nγ[1 − λ] + γ[A₀Z], γ[η] + 1). With N and/or λ sufficiently large, "
+        "Nγ[1 − λ] + γ[A₀Z] will finally drop below γ[η] + 1, and hence stable feature "
+        "learning is achieved from step N + 1 onward and persists throughout the rest of "
+        "training” — Sec. 4's init B₀ = 0; l = γ[1 − λ] ≤ 0, L = N·l.",
+        (Claim("the bound at N = 1 with B₀ = 0 (A₁ = (1−λ)A₀: g_A⁰ = 0)", "implies",
+               hyp="A1Z = l + A0Z; l <= 0; L = l", concl="A1Z = max(L + A0Z, eta + 1)",
+               show="eta,A0Z,l", expect=False, against_paper=True),
+         Claim("the bound at N = 2 with B₀ = 0", "implies",
+               hyp="A1Z = l + A0Z; A2Z = max(l + A1Z, eta + 1); l <= 0; L = 2*l",
+               concl="A2Z = max(L + A0Z, eta + 1)"),
+         Claim("the bound, induction step N → N + 1 (g_A ≠ 0 from t = 1)", "implies",
+               hyp="ANZ = max(L + A0Z, eta + 1); AN1Z = max(l + ANZ, eta + 1); l <= 0",
+               concl="AN1Z = max(L + l + A0Z, eta + 1)"),
+         Claim("dropped below ⇒ γ[ΔY_t] = 0 at every t ≥ N + 1 (with γ[s] + 2γ[η] + 1 = 0)",
+               "steps", check=_every(_one(False, True), 2, "{dY} = 0",
+                                     "s + 2*eta + 1 = 0; L <= 0; L + A0Z < eta + 1",
+                                     show="eta,s,A0Z,L", models=SHRUNK)),
+         Claim("the same already at t = N", "steps",
+               check=_every(_one(False, True), 1, "{dY} = 0",
+                            "s + 2*eta + 1 = 0; L <= 0; L + A0Z < eta + 1",
+                            show="eta,s,A0Z,L", models=SHRUNK))),
         note="The paper's 'with N and/or λ sufficiently large' must be read as N·ln(1/(1−λ)) "
-             "growing like ln n: with (1−λ)^N = n^L, a fixed λ needs N = Θ(log n) steps. Its "
-             "bound γ[ΔZ] ≤ γ[g_A Z] for the sum Δ of N − 1 terms holds up to that log factor.",
+             "growing like ln n: with (1−λ)^N = n^L, a fixed λ and N give L = 0 and change "
+             "nothing, so N = Θ(log n) steps. At N = 1 with B₀ = 0 the bound overstates A₁Z "
+             "(no gradient yet); from N = 2 it is exact. Steps N + 1, N + 2, … are unrolled "
+             "from the state after the last shrink (γ[B_N] = γ[η], Kaiming A₀ ≠ 0).",
     ),
     Statement(
         "sl-stop-condition", "Stable-LoRA Sec. 4 / Algorithm 1, the stop condition",
