@@ -220,7 +220,8 @@ def _cross(p: _Tm, q: _Tm) -> Fraction:
 
 
 class TermAlgebra:
-    """Sets of terms, kept to their upper envelope over τ ≥ 0; ``integ`` adds 1 or 1/2 to a."""
+    """Sets of terms (t^a, n^b) kept to their upper envelope in τ (max-plus in two variables:
+    a product adds both exponents); ``integ`` adds 1 (aligned) or 1/2 (clt) to a."""
 
     def __init__(self, inc: Fraction) -> None:
         self.inc = inc
