@@ -293,6 +293,14 @@ def test_numeric_b_grows_past_b0_after_step_9_in_the_sgd_example():
 
 # ---- API and bad input -------------------------------------------------------------------------
 
+def test_module_doctest():
+    import doctest
+
+    import theory._time
+
+    assert doctest.testmod(theory._time).failed == 0
+
+
 def test_terms_and_crossovers_are_the_documented_dataclasses():
     p = predict("-3/2", 2, 0, "-inf")
     cs = crossovers(p)
