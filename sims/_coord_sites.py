@@ -65,14 +65,20 @@ def find_sites(model: nn.Module) -> list[LoRASite]:
         )
     names = {id(p): k for k, p in model.named_parameters()}
     owners = {id(p): mod for mod in model.modules() for p in mod.parameters(recurse=False)}
+    peft = {}  # id(A) -> (LoraLayer, adapter), found by identity (pair names are canonical)
+    for mod in model.modules():
+        if not isinstance(mod, LoRALinear) and isinstance(getattr(mod, "lora_A", None),
+                                                           nn.ModuleDict):
+            for adapter, down in mod.lora_A.items():
+                if isinstance(getattr(down, "weight", None), torch.Tensor):
+                    peft[id(down.weight)] = (mod, adapter)
     sites = []
     for pair in pairs:
         holder = owners[id(pair.A)]
         if isinstance(holder, LoRALinear):
             owner, adapter = holder, None
-        else:  # PEFT: "<module>[<adapter>]"
-            module_name, adapter = pair.name[:-1].rsplit("[", 1)
-            owner = model.get_submodule(module_name)
+        else:
+            owner, adapter = peft[id(pair.A)]
             if adapter not in owner.active_adapters:
                 continue
         sites.append(LoRASite(pair.name, names[id(pair.A)], names[id(pair.B)], holder, owner,
