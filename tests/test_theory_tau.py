@@ -130,6 +130,17 @@ def test_tau_zero_is_the_fixed_step_steady_prediction(cfg):
         assert all(v is not None for v in g0.values())
 
 
+@settings(max_examples=30, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(CONFIG, st.sampled_from(["stop", "nostop"]))
+def test_tau_zero_is_the_after_the_stop_prediction_with_shrinkage(cfg, shrink):
+    p = predict(cfg["eta"], cfg["s"], cfg["A0Z"], cfg["B0"], eta_B=cfg["eta_B"],
+                optimizer=cfg["optimizer"], m_exp=cfg["m_exp"], shrink=shrink)
+    g0 = p.gamma_tau(0)
+    assert {k: None if v is None else str(v) for k, v in p.gamma.items()} == {
+        k: None if v is None else "-oo" if v is NEG_INF else str(v) for k, v in g0.items()}
+
+
 @pytest.mark.parametrize("shrink", ["stop", "nostop"])
 def test_tau_with_shrinkage_continues_after_the_stop(shrink):
     p = predict("-3/2", 2, 0, "-oo", shrink=shrink)
