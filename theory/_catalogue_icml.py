@@ -188,7 +188,8 @@ STATEMENTS = (
              "the only init that is efficient at γ[η] = −1/2 and robust (the three 'optimal' "
              "claims, for every γ[A₀], γ[B₀], not only equal ones). Read per entry, as "
              "Theorem 1 writes it (A₀ = Θ(n^{−1/2}) i.i.d., so A₀Z is a CLT sum), γ[A₀Z] = 0 "
-             "and δ² = γ[η_B] + max(0, γ[η_A] + 1) moves with γ[η_A] ∈ (−1, −1/2]: not robust.",
+             "and δ² = γ[η_B] + max(0, γ[η_A] + 1) moves with every γ[η_A] < −1/2 (at the "
+             "reference γ[η_A] = −1/2 it is γ[η_B] + 1/2): not robust.",
     ),
     Statement(
         "icml-eq21", "ICML Eq. (21), Appendix B.2 (internal stability, LoRA+)",
