@@ -113,7 +113,8 @@ class Prediction:
 
     ``stable`` is Definition 1 at every fixed step t ≥ 1 (the paper's t; after the stop with
     a shrink mode); ``stable_from`` is the first step t₀ with γ[ΔY_t] = 0 for all t ≥ t₀
-    (Definition 1 read literally, the first update t = 0 included, is ``stable_from == 0``).
+    (Definition 1 read literally, the first update t = 0 included, is ``stable_from == 0``;
+    ``None`` when never, and with a shrink mode, whose stop step grows like log n).
 
     Time as an exponent (``theory._time``): ``gamma_tau(τ)`` is γ at t = Θ(n^τ),
     ``terms(key)`` the competing terms Θ(t^a·n^b), ``breakpoints`` the τ* > 0 where the
