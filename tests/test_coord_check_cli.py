@@ -67,3 +67,21 @@ def test_llama_run_writes_the_contract_and_resumes(tmp_path, capsys):
     # a changed setting recomputes only the affected units
     assert main([*LLAMA, "--lr-exp", "-1/2", "--shrink", "0.1", "--out", str(out)]) == 0
     assert "computed 2 units, reused 2" in capsys.readouterr().out
+
+
+def test_toy_run_on_real_data_with_a_tiny_pretraining(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LORA_WIDTH_CACHE", str(tmp_path / "cache"))  # pretraining cache
+    out = tmp_path / "toy"
+    argv = ["--model", "toy", "--widths", "16", "32", "--steps", "2", "--seeds", "2",
+            "--pretrain-steps", "1", "--rank", "2", "--no-progress", "--bootstrap", "20",
+            "--out", str(out)]
+    status = main(argv)
+    printed = capsys.readouterr()
+    if status == 2 and "fashion-mnist" in printed.err:
+        pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+    assert status == 0 and "computed 6 units" in printed.out
+    coord = pd.read_csv(out / "coord.csv")
+    assert set(coord["arm"]) == {"init_A", "init_AB", "stable_lora"}
+    assert set(coord["module"]) == {"lora", "(model)"}
+    run = json.loads((out / "run.json").read_text())
+    assert run["model"]["finetune_data"] and set(run["model"]["pretrain"]) == {"16", "32"}
