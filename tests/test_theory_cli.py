@@ -129,6 +129,11 @@ def _cli(*argv, timeout=20):
     return p.returncode, p.stdout, p.stderr, time.perf_counter() - t
 
 
+def _big(i, j):
+    """A fixed, unstructured 999-digit coefficient."""
+    return pow(7, 3000 + 97 * i + j, 10**999) + 10**998
+
+
 @pytest.mark.parametrize(("argv", "code"), [
     (["solve", "x > 0; x < 1/1000000", "--json"], 0),  # was 16 s: denominators 1, 2, 3, …
     (["implies", "x > 0", "x >= 1/1" + "0" * 50], 1),  # never finished
@@ -138,6 +143,9 @@ def _cli(*argv, timeout=20):
     (["solve", "-" * 990 + "x <= 0"], 0),
     (["solve", "x <= " + "9" * 4301], 2),  # int-string limit ValueError
     (["solve", "; ".join(f"max(a{i}, b{i}) >= 0" for i in range(15))], 2),  # 2^15 cells
+    (["implies", "; ".join(" + ".join(f"{_big(i, j)}*v{j}" for j in range(6))
+                           + f" <= {_big(i, 6)} + {_big(i, 7)}*v{i % 6}" for i in range(14)),
+      "v0 <= 0"], 2),  # 1,000-digit coefficients: each elimination doubles their length
 ])
 def test_slow_or_deep_inputs_answer_fast_or_refuse_in_one_line(argv, code):
     rc, out, err, _ = _cli(*argv)

@@ -271,6 +271,12 @@ def _components(cons: list[LinCon]) -> list[list[LinCon]]:
     return list(groups.values())
 
 
+def _bits(cons: list[LinCon]) -> int:
+    """The longest numerator or denominator among the constraints, in bits."""
+    return max((max(abs(v.numerator).bit_length(), v.denominator.bit_length())
+                for c in cons for v in (c.const, *(w for _, w in c.coeffs))), default=0)
+
+
 def _fm_point(current: list[LinCon]) -> dict[str, Fraction] | None:
     """Fourier–Motzkin on one connected group: a point, or ``None`` if it is infeasible."""
     stages: list[tuple[str, list[LinCon]]] = []
@@ -281,7 +287,9 @@ def _fm_point(current: list[LinCon]) -> dict[str, Fraction] | None:
         x = min(remaining, key=lambda s, cs=current: _fm_cost(cs, s))
         remaining.remove(x)
         stages.append((x, current))
-        charge((len(remaining) + 1) * len(current) + _fm_cost(current, x))  # the scan above
+        # the scan above, times the cost of exact arithmetic on long numbers (gcd ~ digits²)
+        weight = 1 + (_bits(current) // 1024) ** 2
+        charge(((len(remaining) + 1) * len(current) + _fm_cost(current, x)) * weight)
         nxt = _eliminate(current, x)
         if nxt is None:
             return None
