@@ -143,6 +143,7 @@ def _big(i, j):
     (["solve", "-" * 990 + "x <= 0"], 0),
     (["solve", "x <= " + "9" * 4301], 2),  # int-string limit ValueError
     (["solve", "; ".join(f"max(a{i}, b{i}) >= 0" for i in range(15))], 2),  # 2^15 cells
+    (["implies", "; ".join(f"x{i} <= x{i + 1}" for i in range(300)), "x0 <= x300"], 0),
     (["implies", "; ".join(" + ".join(f"{_big(i, j)}*v{j}" for j in range(6))
                            + f" <= {_big(i, 6)} + {_big(i, 7)}*v{i % 6}" for i in range(14)),
       "v0 <= 0"], 2),  # 1,000-digit coefficients: each elimination doubles their length

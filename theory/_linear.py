@@ -189,11 +189,6 @@ def _simplest_positive(lo: Fraction, lo_s: bool, hi: Fraction | None,
     return value
 
 
-def _fm_cost(cons: Sequence[LinCon], x: str) -> int:
-    """How many constraints eliminating ``x`` creates (|positive| · |negative|)."""
-    return sum(c.coef(x) > 0 for c in cons) * sum(c.coef(x) < 0 for c in cons)
-
-
 def _combine(c: LinCon, e: LinCon, x: str) -> LinCon:
     """``c`` with ``x`` eliminated by the equality ``e = 0`` (strictness of ``c`` kept)."""
     k = -c.coef(x) / e.coef(x)
@@ -283,13 +278,18 @@ def _fm_point(current: list[LinCon]) -> dict[str, Fraction] | None:
     remaining = sorted(set().union(*(c.symbols for c in current)))
     nxt: list[LinCon] | None = current
     while remaining:
-        # eliminate the symbol that creates the fewest new constraints
-        x = min(remaining, key=lambda s, cs=current: _fm_cost(cs, s))
+        # eliminate the symbol that creates the fewest new constraints (one counting pass)
+        pos: dict[str, int] = dict.fromkeys(remaining, 0)
+        neg: dict[str, int] = dict.fromkeys(remaining, 0)
+        for c in current:
+            for k, v in c.coeffs:
+                (pos if v > 0 else neg)[k] += 1
+        x = min(remaining, key=lambda s: pos[s] * neg[s])
         remaining.remove(x)
         stages.append((x, current))
-        # the scan above, times the cost of exact arithmetic on long numbers (gcd ~ digits²)
+        # the pass above and the new rows, times the cost of long numbers (gcd ~ digits²)
         weight = 1 + (_bits(current) // 1024) ** 2
-        charge(((len(remaining) + 1) * len(current) + _fm_cost(current, x)) * weight)
+        charge((sum(pos.values()) + sum(neg.values()) + pos[x] * neg[x]) * weight)
         nxt = _eliminate(current, x)
         if nxt is None:
             return None
