@@ -141,6 +141,25 @@ def _log_k(measured: MeasuredBend) -> float:
     return math.inf if (fit.side == "high") == high_is_before else -math.inf
 
 
+def _context(
+    config: ProbeConfig,
+    phase: str,
+    step: int,
+    last_stop: int,
+    placed: list[tuple[Bend, float]] | None,
+) -> str:
+    """What the configuration is doing at this step that the prediction does not hold."""
+    if phase == "before":
+        return (f"Stable-LoRA still shrinking: A₀Z decays as (1 − λ)^t = {1 - config.shrink:g}^t, "
+                "exponential in t, which the power-law τ-calculus does not hold")
+    if phase == "after" and last_stop:
+        return (f"{step - last_stop} steps after the last stop (step {last_stop}; the stop "
+                "step grows like log n), A's learned part still catching up")
+    if placed and any(math.isnan(k) for _, k in placed):
+        return "theory's bend of this quantity was not located: no band placed"
+    return ""
+
+
 def _diagnosis(fit: ExponentFit, gamma: float | None) -> str:
     """Why a point prediction disagrees, from the local slopes (a finite-width hint)."""
     if gamma is None or not fit.local_slopes:
@@ -200,6 +219,8 @@ def judge_config(
         if mine and config.shrink is None and not config.fresh_batches:
             placed[q] = [(m.bend, _log_k(m)) for m in mine]
 
+    stops = [int(u.stop_step.max()) for u in units if (u.stop_step > 0).any()]
+    last_stop = max(stops) if stops else 0
     cells = []
     for ki, step in enumerate(record):
         fixed = pred.for_step(step, phases[ki])
@@ -218,8 +239,9 @@ def judge_config(
                 result = verdict(fit, regime.gamma_pred)
             reason = regime.why
             if result == "disagree" and regime.regime != "crossover":
+                context = _context(config, phases[ki], step, last_stop, placed.get(q))
                 hint = _diagnosis(fit, regime.gamma_pred)
-                reason = "; ".join(r for r in (reason, hint) if r)
+                reason = "; ".join(r for r in (reason, context, hint) if r)
             cells.append(Cell(step, q, fit, g_fixed, regime, result, reason, n_div))
     return cells, bends
 
