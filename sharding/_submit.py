@@ -113,14 +113,17 @@ def submit_shards(module: str, argv: list[str], options: SubmitOptions, folder: 
         The job ids.
 
     Raises:
-        error: submitit is not installed, or a shard failed (the message names the shard
-            and its log).
+        error: submitit is not installed, the cluster cannot be reached (no SLURM here),
+            or a shard failed (the message names the shard and its log).
     """
     try:
         import submitit
     except ImportError:
         raise error("--executor needs submitit: pip install -e '.[cluster]'") from None
-    executor = submitit.AutoExecutor(folder=folder, cluster=options.executor)
+    try:
+        executor = submitit.AutoExecutor(folder=folder, cluster=options.executor)
+    except RuntimeError as exc:  # e.g. 'Could not detect "srun"' off a SLURM cluster
+        raise error(f"--executor {options.executor}: {exc}") from None
     params: dict[str, object] = {"timeout_min": options.time_min, "name": module}
     if options.cpus_per_task:
         params["cpus_per_task"] = options.cpus_per_task
@@ -132,9 +135,13 @@ def submit_shards(module: str, argv: list[str], options: SubmitOptions, folder: 
         params["slurm_array_parallelism"] = options.array_parallelism
     executor.update_parameters(**params)
     K = options.shards
-    with executor.batch():
-        jobs = [executor.submit(run_module, module, [*argv, "--shard", f"{i}/{K}"])
-                for i in range(K)]
+    try:
+        with executor.batch():
+            jobs = [executor.submit(run_module, module, [*argv, "--shard", f"{i}/{K}"])
+                    for i in range(K)]
+    except (RuntimeError, OSError) as exc:  # sbatch refused the array (partition, limits)
+        last = str(exc).strip().splitlines()[-1:] or [type(exc).__name__]
+        raise error(f"--executor {options.executor}: submitting failed: {last[0]}") from None
     failed = []
     for i, job in enumerate(jobs):
         try:

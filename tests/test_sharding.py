@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,13 @@ def test_bad_shard_flags_are_one_line_and_exit_2(argv, message, suite, tmp_path,
     assert sims_main(_sims(suite, tmp_path / "bad", *argv)) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+
+
+@pytest.mark.skipif(shutil.which("srun") is not None, reason="this machine has SLURM")
+def test_slurm_executor_off_a_cluster_is_one_line(suite, tmp_path, capsys):
+    assert sims_main(_sims(suite, tmp_path / "o", "--executor", "slurm", "--shards", "2")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --executor slurm:") and "srun" in err and "\n" not in err
 
 
 def test_parse_shard_reads_a_slurm_array_index():
