@@ -63,8 +63,8 @@ def test_implies_exit_codes(capsys):
 
 
 def test_prove_one_statement(capsys):
-    code, out, _ = run(capsys, "prove", "sl-eq5")
-    assert code == 0 and out.startswith("[proved] sl-eq5")
+    code, out, _ = run(capsys, "prove", "sl-eq2-eq3")
+    assert code == 0 and out.startswith("[proved] sl-eq2-eq3")
     code, out, _ = run(capsys, "prove", "icml-lemma2-iid", "--json")
     assert code == 0 and json.loads(out)[0]["status"] == "refuted"
 

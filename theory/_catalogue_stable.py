@@ -127,11 +127,25 @@ STATEMENTS = (
     ),
     Statement(
         "sl-eq5", "Stable-LoRA Eq. (5)",
-        "γ[A_tZ] = γ[η]+1 ⇔ γ[A₀Z] ≤ γ[η]+1, and γ[B_t] = γ[η] ⇔ γ[B₀] ≤ γ[η].",
-        (Claim("A_tZ equivalence", "equivalent", given="AtZ = max(A0Z, eta + 1)",
-               hyp="AtZ = eta + 1", concl="A0Z <= eta + 1", nullable="A0Z"),
-         Claim("B_t equivalence", "equivalent", given="Bt = max(B0, eta)", hyp="Bt = eta",
-               concl="B0 <= eta", nullable="B0")),
+        "“Based on the induction relations of Equation (4), we have the following two "
+        "equivalent condition pairs: γ[A_tZ] = γ[η] + 1 ⇔ γ[A₀Z] ≤ γ[η] + 1; γ[B_t] = γ[η] "
+        "⇔ γ[B₀] ≤ γ[η] (5)” — at every step t ≥ 1.",
+        (Claim("γ[A_tZ] = γ[η]+1 ⇒ γ[A₀Z] ≤ γ[η]+1 at every t ≥ 1", "steps",
+               check=_every(PATTERNS, 1, "A0Z <= eta + 1", "{AtZ} = eta + 1")),
+         Claim("γ[A₀Z] ≤ γ[η]+1 ⇒ γ[A_tZ] = γ[η]+1 at every t ≥ 1 (A₀, B₀ not both 0)",
+               "steps", check=_every(NOT_BOTH_ZERO, 1, "{AtZ} = eta + 1", "A0Z <= eta + 1"),
+               expect=False, against_paper=True),
+         Claim("γ[A₀Z] ≤ γ[η]+1 ⇒ γ[A_tZ] = γ[η]+1 at every t ≥ 2 (A₀, B₀ not both 0)",
+               "steps", check=_every(NOT_BOTH_ZERO, 2, "{AtZ} = eta + 1", "A0Z <= eta + 1")),
+         Claim("γ[B_t] = γ[η] ⇒ γ[B₀] ≤ γ[η] at every t ≥ 1", "steps",
+               check=_every(PATTERNS, 1, "B0 <= eta", "{Bt} = eta")),
+         Claim("γ[B₀] ≤ γ[η] ⇒ γ[B_t] = γ[η] at every t ≥ 1 (A₀, B₀ not both 0)", "steps",
+               check=_every(NOT_BOTH_ZERO, 1, "{Bt} = eta", "B0 <= eta"), expect=False,
+               against_paper=True),
+         Claim("γ[B₀] ≤ γ[η] ⇒ γ[B_t] = γ[η] at every t ≥ 2 (A₀, B₀ not both 0)", "steps",
+               check=_every(NOT_BOTH_ZERO, 2, "{Bt} = eta", "B0 <= eta"))),
+        note="The ⇐ directions fail at t = 1 when the other init is 0 (B₀ = 0 ⇒ A₁ = A₀; "
+             "A₀ = 0 ⇒ B₁ = B₀), the gap of sl-eq4; the ⇒ directions hold at every step.",
     ),
     Statement(
         "sl-cases", "Stable-LoRA Sec. 3.2, Case 1 / Case 2",
