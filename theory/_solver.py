@@ -298,7 +298,7 @@ def satisfiable(system: System) -> bool:
 
     Raises:
         NullableConflictError: a nullable symbol appears with a negative coefficient.
-        TheoryLimitError: the search would exceed :data:`MAX_WORK` feasibility tests.
+        TheoryLimitError: the search would exceed :data:`MAX_WORK` units of work.
     """
     with _linear.metered(MAX_WORK, "the system"):
         return next(iter(_raw_cells(system, True)), None) is not None
@@ -332,7 +332,7 @@ def solve(system: System) -> list[Cell]:
 
     Raises:
         NullableConflictError: a nullable symbol appears with a negative coefficient.
-        TheoryLimitError: the search would exceed :data:`MAX_WORK` feasibility tests.
+        TheoryLimitError: the search would exceed :data:`MAX_WORK` units of work.
     """
     with _linear.metered(MAX_WORK, "the system"):
         cells = [_make_cell(system, neg, leaf) for neg, leaf in _raw_cells(system, False)]
@@ -371,6 +371,10 @@ def implies(hypotheses: System, conclusion: System) -> Implication:
     For each conclusion constraint, each branch of its negation is conjoined with the
     hypotheses; the implication holds iff all of these systems are unsatisfiable. Otherwise
     the first satisfiable one gives a simplified counterexample cell with a witness point.
+
+    Raises:
+        NullableConflictError: a nullable symbol appears with a negative coefficient.
+        TheoryLimitError: the search would exceed :data:`MAX_WORK` units of work.
     """
     nullable = hypotheses.nullable | conclusion.nullable
     with _linear.metered(MAX_WORK, "the implication"):
