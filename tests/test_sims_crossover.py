@@ -167,3 +167,18 @@ def test_judge_classifies_constructed_cells_and_measures_the_bend():
         if c.regime.regime == "crossover" and c.quantity == "AtZ":
             assert {c.regime.gamma_pred, c.regime.gamma_other} == {0.0, -0.5}
             assert c.verdict == "agree"
+
+
+def test_recorded_steps_default_to_a_sqrt2_log_grid_up_to_the_horizon():
+    from sims._config import HORIZONS, SweepSettings, log_grid, validate_settings
+    from sims.width_sweep import build_parser, settings_from_args
+
+    grid = log_grid(512)
+    assert grid[:8] == (1, 2, 3, 4, 6, 8, 11, 16) and grid[-1] == 512
+    assert all(b / a <= 2 for a, b in zip(grid, grid[1:], strict=False))
+    assert validate_settings(SweepSettings(steps=100, record=())).record == log_grid(100)
+    args = build_parser().parse_args(["--horizon", "long"])
+    settings = validate_settings(settings_from_args(args, SweepSettings()))
+    assert settings.steps == HORIZONS["long"] == 2048 and settings.record == log_grid(2048)
+    args = build_parser().parse_args(["--steps", "40", "--record", "1", "40"])
+    assert validate_settings(settings_from_args(args, SweepSettings())).record == (1, 40)
