@@ -114,6 +114,9 @@ def test_solver_finds_implicit_equalities_and_absorbs_cells():
     # max(x, 1) >= 0 holds everywhere: one unconstrained cell, no duplicates
     (cell,) = solve(parse_system("max(x, 1) >= 0; y <= 2"))
     assert cell.strings() == ["y <= 2"]
+    (cell,) = solve(parse_system("max(x, y) = max(y, x); z <= 1"))  # an identity: one cell
+    assert cell.strings() == ["z <= 1"]
+    assert not satisfiable(parse_system("max(x, y) < max(y, x)"))
 
 
 def test_solver_splits_nullable_symbols():

@@ -119,6 +119,8 @@ def _clauses(c: Constraint, neg: frozenset[str]) -> list[Clause]:
     op = c.op
     if op in (">=", ">"):
         lhs, rhs, op = rhs, lhs, _FLIP[op]
+    if lhs == rhs:  # the same max on both sides (max(x, y) = max(y, x)): no branching
+        return [[]] if op == "<" else []
     if op == "=":
         if lhs.is_neg_inf or rhs.is_neg_inf:
             return [] if lhs.is_neg_inf and rhs.is_neg_inf else [[]]
