@@ -53,7 +53,8 @@ def plot_slope_map(summary: pd.DataFrame, crossovers: pd.DataFrame | None, *, co
 
     Each cell spans two neighbouring widths and the recorded step (log axes both ways). The
     colour scale is centred on theory's fixed-step exponent (``gamma_fixed_t``) and spans ±1
-    around it. Each crossover of this quantity in crossovers.csv is drawn as the line
+    around it. Each crossover of this quantity in crossovers.csv whose two terms differ in
+    their n-exponent (the others leave no trace in a width fit) is drawn as the line
     t* = K·n^{τ*} (theory's τ*, K measured; the paper's t = step − 1); where K was not
     measured, a dotted line of slope τ* through the window's centre shows the direction only.
     Steps in the ``converged`` regime are hatched.
@@ -87,13 +88,14 @@ def plot_slope_map(summary: pd.DataFrame, crossovers: pd.DataFrame | None, *, co
                 ax.fill_between([x[0], x[-1]], y[i], y[i + 1], facecolor="none",
                                 edgecolor="0.3", hatch="///", lw=0)
     if crossovers is not None and len(crossovers):
-        rows = crossovers[(crossovers["config"] == config) & (crossovers["quantity"] == quantity)]
+        rows = crossovers[(crossovers["config"] == config) & (crossovers["quantity"] == quantity)
+                          & (crossovers["gamma_before"] != crossovers["gamma_after"])]
         n = np.geomspace(x[0], x[-1], 50)
         for r in rows.itertuples(index=False):
             tau = float(r.tau_pred)
             if math.isfinite(float(r.K_hat)):
                 t = 1 + float(r.K_hat) * n**tau  # step k = t + 1
-                label = rf"$t^* = {float(r.K_hat):.2g}\,n^{{{r.tau_pred_exact}}}$"
+                label = rf"$t^* = {float(r.K_hat):.3g}\,n^{{{r.tau_pred_exact}}}$"
                 ax.plot(n, t, "-", color=OKABE_ITO["black"], lw=1.5, label=label)
             else:
                 mid_n, mid_t = math.sqrt(x[0] * x[-1]), math.sqrt(y[0] * y[-1])
