@@ -110,8 +110,9 @@ STATEMENTS = (
     ),
     Statement(
         "icml-eq4-eq5", "ICML Eq. (4) → (5), Eq. (17)–(19)",
-        "Eq. (4) ⇔ γ[η_A] + γ[η_B] = −1, γ[A₀] ≤ γ[η_A], γ[B₀] ≤ γ[η_B]; A₀ = B₀ = 0 is "
-        "allowed by the γ-system and excluded only by an extra (non-γ) argument.",
+        "“[Eq. (4)] further leads to the following conditions: γ[η_A] + γ[η_B] = −1, γ[A₀] ≤ "
+        "η_A, γ[B₀] ≤ η_B (5)” (Eq. 19 restores the γ's). A₀ = B₀ = 0 solves the γ-system and "
+        "is excluded only by an extra (non-γ) argument.",
         (Claim("Eq. (4) ⇔ Eq. (5)", "equivalent", hyp=EQ4, concl=EQ5, nullable=INITS),
          Claim("Eq. (5) with A₀ = B₀ = 0 is a solution of the γ-system", "sat",
                hyp=f"{EQ5}; A0 = -inf; B0 = -inf", nullable=INITS)),
@@ -135,8 +136,9 @@ STATEMENTS = (
     ),
     Statement(
         "icml-fn7", "ICML footnote 7 and LoRA+",
-        "Init[B] with a uniform η is stable (γ[Z_B] = 0) only when γ[η] = −1 and never "
-        "efficient; LoRA+'s γ[η_A] = −1, γ[η_B] = 0 makes it stable and efficient.",
+        "“In the case where η_A = η_B = η, Init[B] can only achieve stability when γ[η] = −1. "
+        "LoRA+ … (i.e., γ[η_A] = −1 and γ[η_B] = 0), thereby enabling LoRA to achieve both "
+        "stability and efficiency when using Init[B].” (fn. 7, on Eq. 4)",
         (Claim("Init[B], uniform η: γ[Z_B] = 0 ⇔ γ[η] = −1", "equivalent",
                given=f"{INIT['Init[B]']}; {UNIFORM}", hyp=STAB, concl="etaA = -1",
                nullable=INITS),
@@ -193,23 +195,27 @@ STATEMENTS = (
     ),
     Statement(
         "icml-eq21", "ICML Eq. (21), Appendix B.2 (internal stability, LoRA+)",
-        "Eq. (4) plus γ[Z_A] = 0 ⇔ γ[η_A] = −1, γ[η_B] = 0, γ[A₀] ≤ −1, γ[B₀] ≤ 0.",
+        "“we additionally consider the internal stability by introducing the condition "
+        "Z_A^{t−1} = A_{t−1}Z = Θ(1) … the solution set … γ[η_A] = −1, γ[η_B] = 0, γ[A₀] ≤ "
+        "γ[η_A] = −1, γ[B₀] ≤ γ[η_B] = 0 (21)” (on the closed forms of Eq. 4).",
         (Claim("Eq. (4) ∧ internal stability ⇔ Eq. (21)", "equivalent",
                hyp=f"{EQ4}; max(A0, etaA) + 1 = 0",
                concl="etaA = -1; etaB = 0; A0 <= -1; B0 <= 0", nullable=INITS),),
     ),
     Statement(
         "icml-sgd-eq27-28", "ICML Eq. (26)–(28), SGD",
-        "The SGD conditions Eq. (26) imply γ[η_a] + γ[η_b] = −1 (Eq. 27) and, with a uniform "
-        "η, γ[η] = −1/2, γ[a] = −3/4, γ[b] = −1/4 (Eq. 28).",
+        "“γ[δ¹_t] + γ[δ²_t] − 2γ[f_{t−1}(x)] = γ[η_a] + γ[η_b] + 1 = 0 (27) … Using a uniform "
+        "learning rate for both a and b, we have γ[η_a] = γ[η_b] = −1/2, γ[a_{t−1}] = −3/4, "
+        "γ[b_{t−1}] = −1/4 (t > 1) (28)”, from the conditions (26).",
         (Claim("Eq. (26) ⇒ Eq. (27)", "implies", hyp=SGD26, concl="etaA + etaB = -1"),
          Claim("Eq. (26) ∧ uniform η ⇔ Eq. (28)", "equivalent", given=UNIFORM, hyp=SGD26,
                concl="etaA = -1/2; a = -3/4; b = -1/4")),
     ),
     Statement(
         "icml-sgd-eq29-30", "ICML Eq. (29)–(30), SGD initialisation",
-        "γ[a₁] = −3/4, γ[b₁] = −1/4 ⇔ γ[a₀] ≤ −3/4, γ[b₀] ≤ −1/4 with at least one equality; "
-        "the fixed point persists; neither Init[A] nor Init[B] qualifies.",
+        "“Solving this system of equations [(29)] yields γ[a₀] ≤ −3/4, γ[b₀] ≤ −1/4 (30), where "
+        "at least one of the inequalities must hold with equality … neither Init[A] nor "
+        "Init[B] can satisfy the desired conditions when using the SGD optimizer.”",
         (Claim("Eq. (29) ⇔ Eq. (30) (at least one equality)", "equivalent", given=SGD29,
                hyp="a1 = -3/4; b1 = -1/4",
                concl="a0 <= -3/4; b0 <= -1/4; max(a0 + 3/4, b0 + 1/4) = 0",
@@ -229,9 +235,10 @@ STATEMENTS = (
     ),
     Statement(
         "icml-lemma2-iid", "ICML Lemma 2 applied to A₀Z",
-        "Lemma 2 (+1 over n) needs entries of one sign; for zero-mean i.i.d. A₀ the "
-        "contraction A₀Z adds 1/2 (CLT), so Eq. (5)'s γ[A₀] ≤ γ[η_A] read per entry is "
-        "sufficient but not necessary.",
+        "“Lemma 2. Let U ∈ ℝ^{1×n} and V ∈ ℝ^n. If U = Θ(n^α) and V = Θ(n^β), then UV = "
+        "Θ(n^{α+β+1})”, applied in Eq. (15)–(16) to A₀Z. It needs entries of one sign; for "
+        "zero-mean i.i.d. A₀ the contraction adds 1/2 (CLT), so Eq. (5)'s γ[A₀] ≤ γ[η_A] read "
+        "per entry is sufficient but not necessary.",
         (Claim("per-entry a₀ with A₀Z = a₀ + 1/2: Case 1 ⇒ a₀ ≤ γ[η_A]", "implies",
                hyp="a0 + 1/2 <= etaA + 1", concl="a0 <= etaA", nullable="a0", expect=False,
                against_paper=True),

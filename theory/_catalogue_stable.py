@@ -102,8 +102,9 @@ STATEMENTS = (
     ),
     Statement(
         "sl-eq2-eq3", "Stable-LoRA Eq. (2)–(3), Assumption 1",
-        "With γ[g_B] = 0 and γ[g_A Z] = 1, the three conditions δᵢ = Θ(1) of Eq. (2) are "
-        "exactly Eq. (3).",
+        "“Equation (2) is then refined as: γ[s] + γ[η] + γ[A_tZ] = 0; γ[s] + γ[η] + γ[B_t] + 1 "
+        "= 0; γ[s] + 2γ[η] + 1 = 0 (3)” (with γ[g_A] = γ[g_B] = 0 and Assumption 1: "
+        "γ[g_A^tZ] = 1).",
         (Claim("Eq. (2) ⇔ Eq. (3) under γ[g_B] = 0 and Assumption 1", "equivalent",
                given=f"{DELTAS}; {NORMALISED}", hyp="d1 = 0; d2 = 0; d3 = 0", concl=EQ3),),
     ),
@@ -149,8 +150,9 @@ STATEMENTS = (
     ),
     Statement(
         "sl-cases", "Stable-LoRA Sec. 3.2, Case 1 / Case 2",
-        "Eq. (3) forces Case 1; Case 2 can never meet Eq. (3), and balances δ₁ = δ₂ only on "
-        "the hyperplane γ[A₀Z] = γ[B₀] + 1.",
+        "“to satisfy Equation (3), Equation (5) must both hold or neither … Hence, there are "
+        "only two acceptable cases for A₀ and B₀: Case 1. γ[A₀Z] ≤ γ[η] + 1 and γ[B₀] ≤ γ[η]; "
+        "Case 2. γ[A₀Z] > γ[η] + 1 and γ[B₀] > γ[η]” (closed form of Eq. 4, t ≥ 2).",
         (Claim("Eq. (3) ⇒ Case 1", "implies", hyp=f"{CLOSED}; {EQ3}", concl=CASE1,
                nullable=INITS),
          Claim("Case 2 ∧ Eq. (3) is satisfiable", "sat", hyp=f"{CLOSED}; {EQ3}; {CASE2}",
@@ -167,7 +169,8 @@ STATEMENTS = (
     ),
     Statement(
         "sl-mixed-case", "Stable-LoRA Sec. 3.2, why a mixed case fails",
-        "If exactly one of the Eq. (5) conditions holds, γ[A_tZ] ≠ γ[B_t] + 1, so γ[δ₁] ≠ γ[δ₂].",
+        "“if only one of them is an equation, then we will definitely have γ[A_tZ] ≠ γ[B_t] "
+        "+ 1, which leads to an undesirable situation that γ[δ₁] ≠ γ[δ₂]” (closed form, t ≥ 2).",
         (Claim("A in Case 1, B not ⇒ γ[δ₁] < γ[δ₂]", "implies",
                hyp=f"{CLOSED}; {DELTAS}; {NORMALISED}; A0Z <= eta + 1; B0 > eta",
                concl="d1 < d2", nullable=INITS),
@@ -272,8 +275,10 @@ STATEMENTS = (
     ),
     Statement(
         "sl-stop-condition", "Stable-LoRA Sec. 4 / Algorithm 1, the stop condition",
-        "‖A‖_F/n ≤ ‖B‖_F/m is γ[A] − 1/2 ≤ γ[B] − γ[m]/2 (per-entry exponents, r = Θ(1)); "
-        "with m = n it is γ[A_t] ≤ γ[B_t]. After it fires with γ[B₀] ≤ γ[η], γ[A_tZ] = γ[η]+1.",
+        "“Shrinkage is applied at every step until a stable condition is met: … ‖A‖_F/n ≤ "
+        "‖B‖_F/m … Since γ[δ₂] = 0 is always ensured, satisfying this condition also "
+        "guarantees γ[δ₁] = 0.” In γ terms (per entry, r = Θ(1)) the condition is γ[A] − 1/2 "
+        "≤ γ[B] − γ[m]/2, i.e. γ[A_t] ≤ γ[B_t] for m = n.",
         (Claim("‖·‖_F in γ terms: ‖A‖_F² sums r·n positive squares (aligned, +1)", "equivalent",
                given="nA = (2*a + 1)/2 - 1; nB = (2*b + 1)/2 - 1",
                hyp="nA <= nB", concl="a <= b"),
