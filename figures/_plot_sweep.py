@@ -201,7 +201,8 @@ def plot_agreement(table: pd.DataFrame, *, ax: Axes | None = None,
 def plot_verdict_steps(summary: pd.DataFrame, *, ax: Axes | None = None,
                        quantities: tuple[str, ...] = QUANTITIES) -> Axes:
     """Verdict of every config × quantity × recorded step: one block of columns per quantity,
-    steps increasing within it, so the early transient and the late steps read at a glance.
+    steps increasing within it, so the early transient and the late steps read at a glance;
+    a white dot marks a cell outside the asymptotic regime (summary.csv's ``regime``).
 
     Args:
         summary: summary.csv.
@@ -217,10 +218,17 @@ def plot_verdict_steps(summary: pd.DataFrame, *, ax: Axes | None = None,
     ax = new_axes(ax, figsize=(0.12 * len(qs) * len(steps) + 2.5, 0.3 * len(rows) + 1.2))
     width = len(steps) + 1  # one blank column between blocks
     code = np.full((len(rows), width * len(qs) - 1), np.nan)  # (configs, quantities × steps)
+    other = []  # (column, row) of cells outside the asymptotic regime
     for rec in summary[summary["quantity"].isin(qs)].itertuples(index=False):
         j = qs.index(rec.quantity) * width + steps.index(rec.step)
         code[rows.index(rec.config), j] = VERDICTS.index(rec.verdict)
+        if getattr(rec, "regime", "asymptotic") not in ("asymptotic", ""):
+            other.append((j, rows.index(rec.config)))
     _verdict_image(ax, code, VERDICT_POINT_COLOR)
+    if other:
+        xs, ys = zip(*other, strict=True)
+        ax.plot(xs, ys, ".", color="white", ms=2.5, ls="none",
+                label="regime not asymptotic (transient, crossover, converged, outside)")
     ax.set_yticks(range(len(rows)), rows)
     ticks = [b * width + k for b in range(len(qs)) for k in (0, len(steps) - 1)]
     ax.set_xticks(ticks, [f"{steps[0]:g}", f"{steps[-1]:g}"] * len(qs), fontsize=6)

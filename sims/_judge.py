@@ -147,8 +147,13 @@ def _context(
     step: int,
     last_stop: int,
     placed: list[tuple[Bend, float]] | None,
+    off: MeasuredBend | None,
 ) -> str:
     """What the configuration is doing at this step that the prediction does not hold."""
+    if off is not None and off.fit is not None:
+        return (f"theory's bend at τ* = {off.bend.tau} was located at τ̂ = {off.fit.tau_hat:.2f} "
+                f"[{off.fit.ci_low:.2f}, {off.fit.ci_high:.2f}], so the band placed with τ* "
+                "misses here")
     if phase == "before":
         return (f"Stable-LoRA still shrinking: A₀Z decays as (1 − λ)^t = {1 - config.shrink:g}^t, "
                 "exponential in t, which the power-law τ-calculus does not hold")
@@ -218,6 +223,7 @@ def judge_config(
         bends.extend(mine)
         if mine and config.shrink is None and not config.fresh_batches:
             placed[q] = [(m.bend, _log_k(m)) for m in mine]
+    off = {m.bend.quantity: m for m in bends if m.verdict == "disagree"}
 
     stops = [int(u.stop_step.max()) for u in units if (u.stop_step > 0).any()]
     last_stop = max(stops) if stops else 0
@@ -239,7 +245,7 @@ def judge_config(
                 result = verdict(fit, regime.gamma_pred)
             reason = regime.why
             if result == "disagree" and regime.regime != "crossover":
-                context = _context(config, phases[ki], step, last_stop, placed.get(q))
+                context = _context(config, phases[ki], step, last_stop, placed.get(q), off.get(q))
                 hint = _diagnosis(fit, regime.gamma_pred)
                 reason = "; ".join(r for r in (reason, context, hint) if r)
             cells.append(Cell(step, q, fit, g_fixed, regime, result, reason, n_div))

@@ -371,6 +371,8 @@ def test_verdict_steps_map_has_one_cell_per_config_quantity_step(sweep: figures.
     sgd_delta1 = img[2, :len(STEPS)].tolist()  # sgd_AB is the third config
     assert sgd_delta1 == [codes["n/a"]] + [codes["disagree"]] * (len(STEPS) - 1)
     assert (img[0].compressed() == codes["agree"]).sum() == len(GAMMA) * len(STEPS) - 1
+    (dots,) = ax.lines  # cells outside the asymptotic regime: steps 1 and 20 here
+    assert len(dots.get_xdata()) == 3 * len(GAMMA) * 2
 
 
 # ---- the command ---------------------------------------------------------------------------
