@@ -37,6 +37,7 @@ from .errors import ConfigError, ResultsError
 
 if TYPE_CHECKING:
     import pandas as pd
+
     from sharding import Shard
 
 DEFAULT_OUT = Path("results/width_sweep")
