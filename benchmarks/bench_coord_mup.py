@@ -15,7 +15,9 @@ width in one ``torch.func.vmap`` program (``--engine loop``: seed by seed). Each
 ``--repeat`` times in alternation; the minimum wall time of each is reported, with the load
 average (the machine may be shared).
 
-Requires the ``bench`` extra (``pip install mup``).
+Requires mup, installed without its dependencies: ``pip install seaborn pyyaml && pip install
+--no-deps mup`` (mup lists torchvision, which pip would resolve to a CUDA build of several GB;
+mup never imports it).
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from mup.coord_check import get_coord_data
     except ImportError:
-        print("error: mup is not installed (pip install mup, the bench extra)", file=sys.stderr)
+        print("error: mup is not installed (pip install seaborn pyyaml && "
+              "pip install --no-deps mup)", file=sys.stderr)
         return 2
     import torch
 
