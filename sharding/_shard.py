@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 __all__ = ["Shard", "parse_shard"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,14 @@ class Shard:
     def owns(self, position: int) -> bool:
         """Whether the unit at ``position`` of the full unit list belongs to this shard."""
         return position % self.count == self.index
+
+    def select(self, units: Sequence[T]) -> list[T]:
+        """The units of this shard, in order: ``units[p]`` for every p that it owns.
+
+        ``units`` must be the full, deterministic unit list (done or not), the same in
+        every shard and in the run that combines them.
+        """
+        return [unit for position, unit in enumerate(units) if self.owns(position)]
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"

@@ -3,6 +3,7 @@
 python -m sims.coord_check --model toy                      # n = 256 … 2048, three arms
 python -m sims.coord_check --model llama --widths 64 128 256 512 1024
 python -m sims.coord_check --model toy --lr-exp 0 --lr-coef 1e-3 --out results/coord_fixed_lr
+python -m sims.coord_check --model llama --out DIR --shard 0/3   # one shard; then --combine
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import re
 import sys
 from fractions import Fraction
 
+from sharding import add_shard_arguments
+
 from ._coord_config import ARMS, ENGINES, MODELS, OPTIMIZERS, CoordConfig
-from .errors import ConfigError, SimsError
+from .errors import ConfigError, ResultsError, SimsError
 
 _EXPONENT_FLAGS = ("--lr-exp", "--s-exp", "--sigma-exp")
 _NEGATIVE = re.compile(r"^[-\u2212](\d+(/\d+)?|\d*\.\d+)$")
@@ -111,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, metavar="N", default=1,
                    help="torch CPU threads (default 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_shard_arguments(p)
     return p
 
 
@@ -152,9 +156,25 @@ def main(argv: list[str] | None = None) -> int:
         argv = sys.argv[1:] if argv is None else list(argv)
         args = build_parser().parse_args(_join_negative_exponents(argv))
         config = config_from_args(args)
+        from sharding import parse_shard, submit_options
+
         from ._coord_sweep import run_coord
 
-        result = run_coord(config)
+        shard = None if args.shard is None else parse_shard(args.shard, error=ConfigError)
+        submit = submit_options(args, ConfigError)
+        if submit is not None:  # K shards as one job array, then combine here
+            from pathlib import Path
+
+            from sharding import submit_shards, without_submit_flags
+
+            submit_shards("sims.coord_check", [*without_submit_flags(argv), "--no-progress"],
+                          submit, Path(config.out) / ".submitit", ResultsError)
+        result = run_coord(config, shard=shard, combine=args.combine or submit is not None)
+        if shard is not None:
+            print(f"computed {len(result.computed)} units, reused {len(result.reused)} "
+                  f"(shard {shard}); write the result files with the same command without "
+                  "--shard, or with --combine")
+            return 0
         print(format_summary(result.summary))
         print(f"computed {len(result.computed)} units, reused {len(result.reused)}; files in "
               f"{result.out}/")
