@@ -18,9 +18,19 @@ from ._crossover import MIN_POINTS, Bend, CrossoverFit, fit_crossover
 from ._fit import ExponentFit, fit_exponent, verdict
 from ._predict import Prediction
 from ._probe import QUANTITIES, TRAJ_COLUMNS, UnitResult
-from ._regime import CellRegime, band, band_verdict, is_converged, residual_exponent
+from ._regime import (
+    RESTART_AT_STOP,
+    CellRegime,
+    band,
+    band_verdict,
+    compose_dy,
+    is_converged,
+    residual_exponent,
+    stop_lag,
+)
 
 _LOSS = TRAJ_COLUMNS.index("loss")
+_DELTAS = ("delta1", "delta2", "delta3")  # ΔY = δ₁ + δ₂ + δ₃ (Stable-LoRA Eq. 1)
 
 
 @dataclass(frozen=True)
@@ -225,12 +235,14 @@ def judge_config(
             placed[q] = [(m.bend, _log_k(m)) for m in mine]
     off = {m.bend.quantity: m for m in bends if m.verdict == "disagree"}
 
-    stops = [int(u.stop_step.max()) for u in units if (u.stop_step > 0).any()]
-    last_stop = max(stops) if stops else 0
+    ever = [int(u.stop_step.max()) for u in units if (u.stop_step > 0).any()]
+    last_stop = max(ever) if ever else 0
+    stops = [_median_stop(u) for u in units]
     cells = []
     for ki, step in enumerate(record):
         fixed = pred.for_step(step, phases[ki])
         n_div = int(sum(u.diverged[:, ki].sum() for u in units))
+        parts: dict[str, CellRegime] = {}
         for qi, q in enumerate(QUANTITIES):
             values = [u.stats[~u.diverged[:, ki], ki, qi] for u in units]
             fit = fit_exponent(
@@ -239,6 +251,11 @@ def judge_config(
             g_fixed = fixed.get(q) if fixed is not None else None
             regime = _regime(config, pred, q, step, phases[ki], transient[ki], converged[ki],
                              why_conv[ki], widths, g_fixed, placed.get(q))
+            if phase_after(phases[ki], q, regime):
+                regime = stop_lag(widths, step, stops, regime.gamma_pred) or regime
+            parts[q] = regime
+            if q == "dY" and regime.regime in ("asymptotic", "crossover"):
+                regime = _dy_regime(units, ki, [parts[d] for d in _DELTAS], regime) or regime
             if regime.regime == "crossover":
                 result = band_verdict(fit, regime.gamma_pred, regime.gamma_other)
             else:
@@ -250,6 +267,35 @@ def judge_config(
                 reason = "; ".join(r for r in (reason, context, hint) if r)
             cells.append(Cell(step, q, fit, g_fixed, regime, result, reason, n_div))
     return cells, bends
+
+
+def _median_stop(unit: UnitResult) -> float:
+    """N(n): the median stop step over the seeds that stopped (NaN if none did)."""
+    stopped = unit.stop_step[unit.stop_step > 0]
+    return float(np.median(stopped)) if stopped.size else math.nan
+
+
+def phase_after(phase: str, q: str, regime: CellRegime) -> bool:
+    """An after-stop cell of a quantity whose dominant term restarts at the stop."""
+    return (phase == "after" and q in RESTART_AT_STOP and regime.regime == "asymptotic"
+            and regime.gamma_pred is not None)
+
+
+def _dy_regime(
+    units: list[UnitResult], ki: int, parts: list[CellRegime], own: CellRegime
+) -> CellRegime | None:
+    """ΔY judged by the components that make it up at the swept widths (``compose_dy``)."""
+    if any(p.regime not in ("asymptotic", "crossover") for p in parts):
+        return None
+    logs = np.full((len(_DELTAS), len(units)), -np.inf)
+    for w, u in enumerate(units):
+        ok = ~u.diverged[:, ki]
+        for j, d in enumerate(_DELTAS):
+            vals = u.stats[ok, ki, QUANTITIES.index(d)]
+            vals = vals[np.isfinite(vals) & (vals > 0)]
+            if vals.size:
+                logs[j, w] = np.log(vals).mean()
+    return compose_dy(logs, parts, own)
 
 
 def _regime(

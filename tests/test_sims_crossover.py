@@ -182,3 +182,37 @@ def test_recorded_steps_default_to_a_sqrt2_log_grid_up_to_the_horizon():
     assert settings.steps == HORIZONS["long"] == 2048 and settings.record == log_grid(2048)
     args = build_parser().parse_args(["--steps", "40", "--record", "1", "40"])
     assert validate_settings(settings_from_args(args, SweepSettings())).record == (1, 40)
+
+
+def test_dy_is_judged_by_the_components_that_make_it_up():
+    from sims._regime import CellRegime, compose_dy
+
+    log_n = np.log(np.asarray(WIDTHS, float))
+    d1_band = CellRegime("crossover", 0.0, -0.5)  # δ₁ between its A₀Z and learned terms
+    point = CellRegime("asymptotic", 0.0)
+    own = CellRegime("asymptotic", 0.0)
+    # δ₁ ∝ n^{-1/2} with a large constant beats δ₂ ∝ n^0 at the small widths only
+    switching = np.stack([np.log(50.0) - 0.5 * log_n, np.zeros(7), np.full(7, -3.0)])
+    dy = compose_dy(switching, [d1_band, point, point], own)
+    assert dy.regime == "crossover" and {dy.gamma_pred, dy.gamma_other} == {0.0, -0.5}
+    # δ₂ dominates at every width: ΔY keeps its own point prediction
+    flat = np.stack([-2.0 - 0.5 * log_n, np.zeros(7), np.full(7, -3.0)])
+    assert compose_dy(flat, [d1_band, point, point], own) is own
+    # a component without a finite prediction, or a width with no component: no say
+    assert compose_dy(switching, [CellRegime("asymptotic", None), point, point], own) is None
+    assert compose_dy(np.full((3, 7), -np.inf), [point] * 3, own) is None
+
+
+def test_stop_lag_shifts_the_slope_by_the_log_n_stop_step():
+    from sims._regime import stop_lag
+
+    stops = [16.0, 18.0, 21.0, 24.0, 26.0, 29.0, 32.0]  # N(n) ≈ 2.9·ln n, as measured
+    early = stop_lag(WIDTHS, 45, stops, -0.5)
+    x = np.log(np.asarray(WIDTHS, float))
+    shift = np.polyfit(x, np.log(45 - np.asarray(stops)), 1)[0]
+    assert early.regime == "crossover" and early.gamma_pred == -0.5
+    assert early.gamma_other == pytest.approx(-0.5 + shift) and shift < -0.1
+    late = stop_lag(WIDTHS, 512, stops, -0.5)  # t ≫ N(n): the log n start is invisible
+    assert late.regime == "asymptotic" and late.gamma_pred == -0.5
+    assert stop_lag(WIDTHS, 20, stops, -0.5) is None  # some width has not stopped yet
+    assert stop_lag(WIDTHS, 45, [math.nan] + stops[1:], -0.5) is None
