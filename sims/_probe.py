@@ -76,15 +76,36 @@ def _draw_data(
     return Z, U, V
 
 
-def _fresh_z(seeds: list[int], n: int, b: int, step: int, dtype: torch.dtype) -> torch.Tensor:
+def _fresh_z(
+    seeds: list[int], n: int, b: int, step: int, dtype: torch.dtype, out: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Step ``step``'s fresh batch Z (S, n, b), drawn into ``out`` when given."""
     import torch
 
-    out = torch.empty(len(seeds), n, b, dtype=dtype)  # (S, n, b)
+    if out is None:
+        out = torch.empty(len(seeds), n, b, dtype=dtype)
     for i, seed in enumerate(seeds):
-        out[i] = torch.randn(
-            n, b, generator=_generator(rng_seed(seed, n, _STREAM_FRESH, step)), dtype=dtype
-        )
+        gen = _generator(rng_seed(seed, n, _STREAM_FRESH, step))
+        torch.randn(n, b, generator=gen, dtype=dtype, out=out[i])
     return out
+
+
+def _residual_t(
+    Zt: torch.Tensor,
+    U: torch.Tensor,
+    V: torch.Tensor,
+    k_teacher: int,
+    out: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """The transposed residual (T − W₀Z)ᵀ = (Zᵀ·Vᵀ)·Uᵀ/√k (S, b, m), from Zᵀ (S, b, n).
+
+    ``out``: buffers (S, b, k) and (S, b, m) to compute into (the latter is returned).
+    """
+    import torch
+
+    ZVt, Rt = out if out is not None else (None, None)
+    ZVt = torch.bmm(Zt, V.transpose(-1, -2), out=ZVt)  # (S, b, k) (V·Z)ᵀ
+    return torch.bmm(ZVt, U.transpose(-1, -2), out=Rt).div_(math.sqrt(k_teacher))
 
 
 def _init_params(
@@ -176,8 +197,13 @@ def run_width(
 
     Z, U, V = _draw_data(settings, seeds, n, m, dtype)
     A, B = _init_params(configs, seeds, n, m, r, dtype)
-    Z, U, V, A, B = (t.to(device) for t in (Z, U, V, A, B))
-    R = U @ (V @ Z) / math.sqrt(k_teacher)  # (S, m, b) residual T − W₀Z
+    # B is kept transposed, Bt = Bᵀ (S, C, r, m), and so are Z and the residual: every
+    # product then has its long side (n or m) along memory rows, "wide" rather than tall
+    # (m × r)·(r × b), which CPU BLAS runs several times faster (docs/sims.md, Performance).
+    Bt = B.transpose(-1, -2).contiguous()
+    Zt = Z.transpose(-1, -2).contiguous()  # (S, b, n)
+    Zt, U, V, A, Bt = (t.to(device) for t in (Zt, U, V, A, Bt))
+    Rt = _residual_t(Zt, U, V, k_teacher)  # (S, b, m) (T − W₀Z)ᵀ
 
     def col(key: str) -> torch.Tensor:  # per-config scalar as (1, C, 1, 1)
         vals = [c.at_width(n)[key] for c in configs]
@@ -195,7 +221,7 @@ def run_width(
         while stop < C and configs[stop].optimizer == configs[start].optimizer:
             stop += 1
         sl = slice(start, stop)
-        params, lrs = [A[:, sl], B[:, sl]], [eta_A[:, sl], eta_B[:, sl]]
+        params, lrs = [A[:, sl], Bt[:, sl]], [eta_A[:, sl], eta_B[:, sl]]
         kind = configs[start].optimizer
         options = {"weight_decay": wd[:, sl]} if kind == "adamw" else {}
         optimizers.append((sl, make_optimizer(kind, params, lrs, **options)))
@@ -215,61 +241,70 @@ def run_width(
 
     SC = S * C
 
-    def bmm(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def az_t(X: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """(XZ)ᵀ = Zᵀ·Xᵀ for X = A or ΔA (S, C, r, n), as a (S, C, b, r) view."""
+        torch.bmm(Zt, X.view(S, C * r, n).transpose(1, 2), out=out)  # (S, b, C·r)
+        return out.view(S, b, C, r).transpose(1, 2)
+
+    def bmm(x: torch.Tensor, y: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
         """Batched product over (S, C): 3-D bmm on views, no broadcast copies."""
-        out = torch.bmm(x.reshape(SC, *x.shape[-2:]), y.reshape(SC, *y.shape[-2:]))
+        out = torch.bmm(x.reshape(SC, *x.shape[-2:]), y.reshape(SC, *y.shape[-2:]), out=out)
         return out.view(S, C, *out.shape[-2:])
 
     # Work buffers reused by every step: fresh multi-MB tensors each step would cost
     # page faults comparable to the arithmetic itself on the CPU.
-    buf_AZ = torch.empty(S, C * r, b, dtype=dtype, device=device)
-    buf_E = torch.empty(SC, m, b, dtype=dtype, device=device)
-    buf_gB = torch.empty(SC, m, r, dtype=dtype, device=device)
+    buf_AZt = torch.empty(S, b, C * r, dtype=dtype, device=device)
+    buf_sAZt = torch.empty(S, C, b, r, dtype=dtype, device=device)
+    buf_gAZ = torch.empty(S, C, r, b, dtype=dtype, device=device)
+    buf_Et = torch.empty(SC, b, m, dtype=dtype, device=device)
+    buf_gBt = torch.empty(SC, r, m, dtype=dtype, device=device)
     buf_BtdY = torch.empty(SC, r, b, dtype=dtype, device=device)
     buf_gA = torch.empty(S, C * r, n, dtype=dtype, device=device)
-    Zt = Z.transpose(-1, -2).contiguous()  # (S, b, n)
+    if fresh[0]:
+        z_host = torch.empty(S, n, b, dtype=dtype)
+        buf_ZVt = torch.empty(S, b, k_teacher, dtype=dtype, device=device)
     for k in range(1, T + 1):
-        if fresh[0] and k > 1:
-            Z = _fresh_z(seeds, n, b, k, dtype).to(device)
-            Zt = Z.transpose(-1, -2).contiguous()
-            R = U @ (V @ Z) / math.sqrt(k_teacher)
-        AZ = torch.bmm(A.view(S, C * r, n), Z, out=buf_AZ).view(S, C, r, b)  # A_tZ
-        E = torch.bmm(B.view(SC, m, r), AZ.view(SC, r, b), out=buf_E).view(S, C, m, b)
-        E.mul_(s4).sub_(R.unsqueeze(1))  # (S, C, m, b) Y − T
-        traj[k - 1, 0] = torch.linalg.vector_norm(E, dim=(-2, -1)).square_() / (2 * b)
+        if fresh[0] and k > 1:  # drawn on the host (the generator's stream), then moved
+            Zt.copy_(_fresh_z(seeds, n, b, k, dtype, out=z_host).transpose(-1, -2))
+            Rt = _residual_t(Zt, U, V, k_teacher, out=(buf_ZVt, Rt))
+        AZt = az_t(A, buf_AZt)  # (S, C, b, r) (A_tZ)ᵀ
+        sAZt = torch.mul(AZt, s4, out=buf_sAZt)  # (s·A_tZ)ᵀ
+        Et = bmm(sAZt, Bt, out=buf_Et)  # (S, C, b, m) s·(A_tZ)ᵀ·Bᵀ
+        Et.sub_(Rt.unsqueeze(1))  # (Y − T)ᵀ
+        traj[k - 1, 0] = torch.linalg.vector_norm(Et, dim=(-2, -1)).square_() / (2 * b)
         traj[k - 1, 1] = torch.linalg.vector_norm(A, dim=(-2, -1)) / n
-        traj[k - 1, 2] = torch.linalg.vector_norm(B, dim=(-2, -1)) / m
+        traj[k - 1, 2] = torch.linalg.vector_norm(Bt, dim=(-2, -1)) / m
         # s·dY = E·s/b: the factor goes on the small (r, b) operands, not on E (m, b)
-        sAZ = (AZ * scale_grad).view(SC, r, b)  # (S·C, r, b)
-        grad_B = torch.bmm(E.view(SC, m, b), sAZ.transpose(1, 2), out=buf_gB)  # s·dY·(AZ)ᵀ
-        BtdY = torch.bmm(B.view(SC, m, r).transpose(1, 2), E.view(SC, m, b), out=buf_BtdY)
-        BtdY.view(S, C, r, b).mul_(scale_grad)  # s·Bᵀ·dY
+        gAZ = torch.mul(AZt.transpose(-1, -2), scale_grad, out=buf_gAZ)  # (S, C, r, b)
+        grad_Bt = bmm(gAZ, Et, out=buf_gBt)  # (s·dY·(AZ)ᵀ)ᵀ = s·AZ·dYᵀ
+        BtdY = bmm(Bt, Et.transpose(-1, -2), out=buf_BtdY)  # Bᵀ·(Y − T)
+        BtdY.mul_(scale_grad)  # s·Bᵀ·dY
         grad_A = torch.bmm(BtdY.view(S, C * r, b), Zt, out=buf_gA)  # s·Bᵀ·dY·Zᵀ
-        grad_A, grad_B = grad_A.view(S, C, r, n), grad_B.view(S, C, m, r)
+        grad_A = grad_A.view(S, C, r, n)
         recording = k in record_index
         if recording:
-            A_old, B_old = A.clone(), B.clone()
+            A_old, Bt_old = A.clone(), Bt.clone()
         for c in shrinkers:
             shrunk[k - 1, :, c] = stable_shrink_(
-                A[:, c], B[:, c], stable[:, c], configs[c].shrink,
+                A[:, c], Bt[:, c].transpose(-1, -2), stable[:, c], configs[c].shrink,
                 stop_condition=configs[c].stop_condition,
             )  # fmt: skip
         stable_traj[k - 1] = stable
         for sl, opt in optimizers:
-            opt.step([grad_A[:, sl], grad_B[:, sl]])
+            opt.step([grad_A[:, sl], grad_Bt[:, sl]])
         if recording:
-            dA, dB = A - A_old, B - B_old  # actual change of the step, shrink included
-            dAZ = torch.bmm(dA.view(S, C * r, n), Z).view(S, C, r, b)  # (S, C, r, b)
-            d1 = bmm(dB, AZ).mul_(s4)  # (S, C, m, b) δ₁ = s·ΔB·A_tZ
-            d2 = bmm(B_old, dAZ).mul_(s4)  # δ₂ = s·B_t·ΔA·Z
-            d3 = bmm(dB, dAZ).mul_(s4)  # δ₃ = s·ΔB·ΔA·Z
+            dA, dBt = A.sub(A_old), Bt.sub(Bt_old)  # actual change, shrink included
+            sdAZt = az_t(dA, torch.empty_like(buf_AZt)).mul(s4)  # (S, C, b, r) (s·ΔA·Z)ᵀ
+            d1 = bmm(sAZt, dBt)  # (S, C, b, m) δ₁ᵀ = (s·ΔB·A_tZ)ᵀ
+            d2 = bmm(sdAZt, Bt_old)  # δ₂ᵀ = (s·B_t·ΔA·Z)ᵀ
+            d3 = bmm(sdAZt, dBt)  # δ₃ᵀ = (s·ΔB·ΔA·Z)ᵀ
             row = stats[record_index[k]]  # (S, C, 6)
             row[..., 0], row[..., 1], row[..., 2] = _rms(d1), _rms(d2), _rms(d3)
             row[..., 3] = _rms(d1.add_(d2).add_(d3))  # ΔY = δ₁ + δ₂ + δ₃
-            row[..., 4], row[..., 5] = _rms(AZ), _rms(B_old)
+            row[..., 4], row[..., 5] = _rms(AZt), _rms(Bt_old)
             for sl, opt in optimizers:
                 bad_state[record_index[k], :, sl] = ~opt.finite_state(2)
-            del A_old, B_old, dA, dB, dAZ, d1, d2, d3
+            del A_old, Bt_old, dA, dBt, sdAZt, d1, d2, d3
         if on_step is not None:
             on_step()
 
