@@ -410,18 +410,13 @@ def _locked(out: Path, shard: Shard | None = None) -> Iterator[None]:
     Raises:
         ResultsError: ``out`` is a file, cannot be created, or another run holds it.
     """
-    from atomicfile import directory_lock, remove_stale_temporaries, shard_lock_name
+    from atomicfile import remove_stale_temporaries
+    from sharding import hold_out
 
-    if out.exists() and not out.is_dir():
-        raise ResultsError(f"--out {out} exists and is not a directory")
-    if shard is not None:
-        name = shard_lock_name(shard.index, shard.count)
-        with directory_lock(out, name=name, conflicts=".lock", error=ResultsError):
-            yield
-        return
-    with directory_lock(out, conflicts=".lock.shard-*", error=ResultsError):
-        for directory in (out, *(out / "units").glob("*/")):
-            remove_stale_temporaries(directory)
+    with hold_out(out, shard, ResultsError):
+        if shard is None:
+            for directory in (out, *(out / "units").glob("*/")):
+                remove_stale_temporaries(directory)
         yield
 
 

@@ -15,7 +15,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from atomicfile import atomic_open, directory_lock, remove_stale_temporaries, shard_lock_name
+from atomicfile import atomic_open, remove_stale_temporaries
+from sharding import hold_out
 
 from ._config import ToyConfig
 from ._data import Dataset, default_cache_dir, load_dataset
@@ -149,7 +150,7 @@ def run_grid(config: ToyConfig, out: Path, *, data_dir: Path | None = None,
     check_fits(finetune_bytes(config, len(fashion.y_train), len(fashion.y_test), size),
                device.type, f"fine-tuning at n = {config.n} ({size} runs per chunk, "
                f"{config.steps} steps)", "lower --n, --steps or --chunk-rows")
-    with directory_lock(out, conflicts=".lock.shard-*", error=ResumeError):
+    with hold_out(out, None, ResumeError):
         remove_stale_temporaries(out)
         store = ResultStore(out, config.steps)
         if store.repaired:
@@ -213,8 +214,7 @@ def run_shard(config: ToyConfig, out: Path, shard: Shard, *, data_dir: Path | No
     check_fingerprint(out, run_fingerprint(config, {d.name: d.checksum()
                                                     for d in (mnist, fashion)}))
     size = rows_per_chunk(config)
-    name = shard_lock_name(shard.index, shard.count)
-    with directory_lock(out, name=name, conflicts=".lock", error=ResumeError):
+    with hold_out(out, shard, ResumeError):
         done, _ = read_result_csv(out / "runs.csv", RUN_COLUMNS)  # read only: not our lock
         _, frozen, local, _, _ = _features(config, device, mnist, fashion, cache, progress)
         trained, runs = 0, None
