@@ -9,35 +9,16 @@ python -m sims.coord_check --model llama --out DIR --shard 0/3   # one shard; th
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from fractions import Fraction
 
 from sharding import add_shard_arguments
 
+from ._argv import Parser, join_negative_exponents
 from ._coord_config import ARMS, ENGINES, MODELS, OPTIMIZERS, CoordConfig
 from .errors import ConfigError, ResultsError, SimsError
 
 _EXPONENT_FLAGS = ("--lr-exp", "--s-exp", "--sigma-exp")
-_NEGATIVE = re.compile(r"^[-\u2212](\d+(/\d+)?|\d*\.\d+)$")
-
-
-def _join_negative_exponents(argv: list[str]) -> list[str]:
-    """``--lr-exp -1/2`` → ``--lr-exp=-1/2``: argparse would take "-1/2" for a flag."""
-    out: list[str] = []
-    for token in argv:
-        if out and out[-1] in _EXPONENT_FLAGS and _NEGATIVE.match(token):
-            out[-1] = f"{out[-1]}={token}"
-        else:
-            out.append(token)
-    return out
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises ConfigError instead of printing usage and exiting."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise ConfigError(f"{message} (see --help)")
 
 
 def _fraction(text: str) -> Fraction:
@@ -50,7 +31,7 @@ def _fraction(text: str) -> Fraction:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface (flags map onto ``CoordConfig``)."""
-    p = _Parser(
+    p = Parser(
         prog="python -m sims.coord_check",
         description=(
             "Coordinate check of every LoRA pair of a real model across widths n: trains "
@@ -154,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     args = None
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
-        args = build_parser().parse_args(_join_negative_exponents(argv))
+        args = build_parser().parse_args(join_negative_exponents(argv, _EXPONENT_FLAGS))
         config = config_from_args(args)
         from sharding import parse_shard, submit_options
 

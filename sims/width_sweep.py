@@ -8,13 +8,13 @@ python -m sims.width_sweep --suite my_suite.toml --out results/my_sweep
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from dataclasses import replace
 from pathlib import Path
 
 from sharding import add_shard_arguments
 
+from ._argv import Parser, join_negative_exponents
 from ._config import (
     DEVICES,
     DTYPES,
@@ -48,37 +48,11 @@ _CONFIG_FLAGS = (
 
 
 _EXPONENT_FLAGS = ("--eta-exp", "--etaB-exp", "--s-exp", "--sigma-exp")
-_NEGATIVE = re.compile(r"^[-\u2212](\d+(/\d+)?|\d*\.\d+(e[-+]?\d+)?)$")
-
-
-def _join_negative_exponents(argv: list[str]) -> list[str]:
-    """``--eta-exp -3/2`` → ``--eta-exp=-3/2``: argparse would take "-3/2" for a flag."""
-    out: list[str] = []
-    for token in argv:
-        if out and out[-1] in _EXPONENT_FLAGS and _NEGATIVE.match(token):
-            out[-1] = f"{out[-1]}={token}"
-        else:
-            out.append(token)
-    return out
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that raises ConfigError instead of printing usage and exiting."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        # "-1e-3" is a value (then refused or accepted by validation), not an unknown flag
-        self._negative_number_matcher = re.compile(
-            r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|nan)$", re.IGNORECASE
-        )
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise ConfigError(f"{message} (see --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface, every flag in the papers' notation."""
-    p = _Parser(
+    p = Parser(
         prog="python -m sims.width_sweep",
         description=(
             "Width sweep of the single LoRA layer Y = W0·Z + s·B·A·Z (A ∈ R^{r×n}, "
@@ -347,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     args = None
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
-        args = build_parser().parse_args(_join_negative_exponents(argv))
+        args = build_parser().parse_args(join_negative_exponents(argv, _EXPONENT_FLAGS))
         return _run(args, argv)
     except SimsError as exc:
         print(f"error: {exc}", file=sys.stderr)
