@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/bench_width_sweep.py                 # everything
     .venv/bin/python benchmarks/bench_width_sweep.py --threads 1 --repeat 3 --side-widths \
         --thread-counts --compare 2ed7aa2 HEAD          # suite vs bound, old vs new, min of 3
+    .venv/bin/python benchmarks/bench_width_sweep.py --skip-suite --side-widths \
+        --thread-counts --repeat 2 --per-step 2ed7aa2 .  # ms per step per width vs bound
 
-Four numbers, each printed as a markdown table (and saved with ``--json``):
+Five numbers, each printed as a markdown table (and saved with ``--json``):
 
 1. the wall time of the default suite (7 widths n = 256 … 16384, 10 configurations,
    8 seeds, 200 steps), run exactly as ``python -m sims.width_sweep`` runs it, the
@@ -14,7 +16,10 @@ Four numbers, each printed as a markdown table (and saved with ``--json``):
 3. with ``--compare REV …``: the same suite timed at other git revisions (each checked
    out in a temporary ``git worktree`` and run in a subprocess, the revisions taking turns
    ``--repeat`` times, minimum of each): the speed-up of one implementation over another;
-4. the batched tensor program (``sims.run_width``) against the straightforward
+4. with ``--per-step REV …``: milliseconds per optimizer step at each width (fixed-batch
+   and fresh-batch groups, the marginal cost of a step) per revision, beside the bound
+   per step;
+5. the batched tensor program (``sims.run_width``) against the straightforward
    implementation of the same protocol (``sims._reference.reference_unit``: a Python loop
    over seeds, an ``nn.Linear`` with a dense n×m W₀, autograd, ``torch.optim``, Algorithm 1
    with ``.item()`` for every statistic) on the fixed-batch configurations of the suite at
@@ -55,6 +60,34 @@ with tempfile.TemporaryDirectory() as out:
     t = time.perf_counter()
     run_sweep(configs, settings, Path(out), progress=False, log=lambda _: None)
     print(",".join(c.name for c in configs), time.perf_counter() - t)
+"""
+
+# Per-step time of the width program at each width of the suite, for the fixed-batch
+# configurations together and the fresh-batch ones apart (as run_sweep groups them): the
+# marginal cost of a step, (t(hi steps) − t(lo steps)) / (hi − lo), minimum of two each, so
+# set-up and the one recorded step cancel. Prints {"n": ms, "n+fresh": ms, …} as JSON.
+_PER_STEP_SNIPPET = """
+import json, sys, time
+import torch
+from sims import DEFAULT_SUITE, SweepSettings, run_width, validate_settings
+from sims._config import validate_suite
+threads, widths = int(sys.argv[1]), [int(x) for x in sys.argv[2:]]
+torch.set_num_threads(threads)
+configs = validate_suite(list(DEFAULT_SUITE))
+run_width(configs[:1], validate_settings(SweepSettings(steps=3, record=(3,))), 64)  # warm-up
+out = {}
+for n in widths:
+    lo, hi = (10, 40) if n >= 4096 else (20, 200)
+    for fresh in (False, True):
+        group = [c for c in configs if c.fresh_batches == fresh]
+        best = {}
+        for steps in (lo, hi, lo, hi):
+            settings = validate_settings(SweepSettings(steps=steps, record=(steps,)))
+            t = time.perf_counter()
+            run_width(group, settings, n)
+            best[steps] = min(best.get(steps, float("inf")), time.perf_counter() - t)
+        out[f"{n}{'+fresh' if fresh else ''}"] = 1e3 * (best[hi] - best[lo]) / (hi - lo)
+print(json.dumps(out))
 """
 
 
@@ -164,6 +197,29 @@ def compare_revisions(revs: list[str], threads: int, repeat: int, steps: int,
                   "configs": names[rev].split(",")} for rev, ts in times.items()}
 
 
+def per_step_times(revs: list[str], threads: int, repeat: int,
+                   widths: tuple[int, ...]) -> dict[str, dict[str, float]]:
+    """Milliseconds per step at each width (fixed-batch group, fresh-batch group) per revision.
+
+    ``"."`` is this checkout; other revisions run in temporary worktrees. Revisions take
+    turns ``repeat`` times; the minimum of each entry is kept.
+    """
+    root = Path(__file__).resolve().parent.parent
+    with contextlib.ExitStack() as stack:
+        trees = {rev: root if rev == "." else stack.enter_context(_worktree(rev))
+                 for rev in revs}
+        runs: dict[str, list[dict[str, float]]] = {rev: [] for rev in revs}
+        for _ in range(repeat):
+            for rev, tree in trees.items():
+                env = {**os.environ, "PYTHONPATH": str(tree)}
+                argv = [str(threads), *map(str, widths)]
+                done = subprocess.run([sys.executable, "-c", _PER_STEP_SNIPPET, *argv],
+                                      cwd=tree, env=env, check=True, capture_output=True,
+                                      text=True)
+                runs[rev].append(json.loads(done.stdout.splitlines()[-1]))
+    return {rev: {key: min(run[key] for run in rs) for key in rs[0]} for rev, rs in runs.items()}
+
+
 def side_by_side(widths: list[int], steps: int, threads: int) -> list[dict[str, float]]:
     """Batched program vs the plain reference on the fixed-batch configurations."""
     import torch
@@ -252,6 +308,9 @@ def main() -> None:
     parser.add_argument("--skip-suite", action="store_true")
     parser.add_argument("--compare", nargs="*", default=[], metavar="REV",
                         help="also time the suite at these git revisions (worktrees)")
+    parser.add_argument("--per-step", nargs="*", default=None, metavar="REV",
+                        help="ms per step at each width, fixed- and fresh-batch groups, beside "
+                             "the bound per step ('.' = this checkout; no REV: '.')")
     parser.add_argument(
         "--thread-counts",
         nargs="*",
@@ -308,6 +367,21 @@ def main() -> None:
                   f"{speedup:.2f}x | {share:.0f}% |")
             if row["configs"] != report["suite"]["configs"]:
                 print(f"  note: {rev} ran configurations {', '.join(row['configs'])}")
+    if args.per_step is not None:
+        revs = args.per_step or ["."]
+        times = per_step_times(revs, args.threads, args.repeat, settings.widths)
+        report["per_step_ms"] = times
+        fixed = sum(not c.fresh_batches for c in configs)
+        print(f"\n| n | group | bound (ms/step) | {' | '.join(revs)} | % of bound ({revs[-1]}) |\n"
+              f"|---|---|---|{'---|' * len(revs)}---|")
+        for n in settings.widths:
+            for key, count in ((f"{n}", fixed), (f"{n}+fresh", len(configs) - fixed)):
+                f, b = flops_and_bytes(settings, n, count * settings.seeds)
+                ms = 1e3 * max(f / peaks["flops_per_s"], b / peaks["bytes_per_s"])
+                cells = " | ".join(f"{times[rev][key]:.2f}" for rev in revs)
+                share = 100 * ms / times[revs[-1]][key]
+                print(f"| {n} | {'fresh' if '+' in key else 'fixed'} ({count}) | {ms:.2f} | "
+                      f"{cells} | {share:.0f}% |")
     if args.side_widths:
         rows = side_by_side(args.side_widths, args.side_steps, args.threads)
         report["side_by_side"] = rows

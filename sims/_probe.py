@@ -139,8 +139,9 @@ def _init_params(
 def bytes_per_config(settings: SweepSettings, n: int, m: int, dtype_bytes: int) -> int:
     """Working-set bytes one configuration adds at width n (all seeds).
 
-    A and B each live as parameter, gradient, two Adam moments, a pre-step copy, the step
-    difference and two temporaries (8 copies); the output-side buffers E, dY, δ's are m×b.
+    A and B each live as parameter, gradient, two Adam moments, a pre-step copy and the
+    step difference, with room for two temporaries (8 copies); the output-side buffers
+    (E, ΔY, δ) are m×b.
     """
     r, b = settings.rank, settings.batch
     per_seed = 8 * (r * n + m * r) + 6 * m * b + 8 * r * b
@@ -260,6 +261,10 @@ def run_width(
     buf_gBt = torch.empty(SC, r, m, dtype=dtype, device=device)
     buf_BtdY = torch.empty(SC, r, b, dtype=dtype, device=device)
     buf_gA = torch.empty(S, C * r, n, dtype=dtype, device=device)
+    if settings.record:  # the recorded steps' buffers: pre-step copies, changes, δ's
+        A_old, Bt_old, dBt = torch.empty_like(A), torch.empty_like(Bt), torch.empty_like(Bt)
+        buf_dAZt, buf_sdAZt = torch.empty_like(buf_AZt), torch.empty_like(buf_sAZt)
+        buf_dY, buf_delta = torch.empty_like(buf_Et), torch.empty_like(buf_Et)
     if fresh[0]:
         z_host = torch.empty(S, n, b, dtype=dtype)
         buf_ZVt = torch.empty(S, b, k_teacher, dtype=dtype, device=device)
@@ -283,7 +288,8 @@ def run_width(
         grad_A = grad_A.view(S, C, r, n)
         recording = k in record_index
         if recording:
-            A_old, Bt_old = A.clone(), Bt.clone()
+            A_old.copy_(A)
+            Bt_old.copy_(Bt)
         for c in shrinkers:
             shrunk[k - 1, :, c] = stable_shrink_(
                 A[:, c], Bt[:, c].transpose(-1, -2), stable[:, c], configs[c].shrink,
@@ -293,18 +299,22 @@ def run_width(
         for sl, opt in optimizers:
             opt.step([grad_A[:, sl], grad_Bt[:, sl]])
         if recording:
-            dA, dBt = A.sub(A_old), Bt.sub(Bt_old)  # actual change, shrink included
-            sdAZt = az_t(dA, torch.empty_like(buf_AZt)).mul(s4)  # (S, C, b, r) (s·ΔA·Z)ᵀ
-            d1 = bmm(sAZt, dBt)  # (S, C, b, m) δ₁ᵀ = (s·ΔB·A_tZ)ᵀ
-            d2 = bmm(sdAZt, Bt_old)  # δ₂ᵀ = (s·B_t·ΔA·Z)ᵀ
-            d3 = bmm(sdAZt, dBt)  # δ₃ᵀ = (s·ΔB·ΔA·Z)ᵀ
+            # the actual change of the step, shrink included (ΔA overwrites the copy of A_t)
+            dA = torch.sub(A, A_old, out=A_old)
+            torch.sub(Bt, Bt_old, out=dBt)
+            sdAZt = torch.mul(az_t(dA, buf_dAZt), s4, out=buf_sdAZt)  # (s·ΔA·Z)ᵀ
             row = stats[record_index[k]]  # (S, C, 6)
-            row[..., 0], row[..., 1], row[..., 2] = _rms(d1), _rms(d2), _rms(d3)
-            row[..., 3] = _rms(d1.add_(d2).add_(d3))  # ΔY = δ₁ + δ₂ + δ₃
+            dY = bmm(sAZt, dBt, out=buf_dY)  # (S, C, b, m) δ₁ᵀ = (s·ΔB·A_tZ)ᵀ
+            row[..., 0] = _rms(dY)
+            delta = bmm(sdAZt, Bt_old, out=buf_delta)  # δ₂ᵀ = (s·B_t·ΔA·Z)ᵀ
+            row[..., 1] = _rms(delta)
+            dY.add_(delta)
+            delta = bmm(sdAZt, dBt, out=buf_delta)  # δ₃ᵀ = (s·ΔB·ΔA·Z)ᵀ
+            row[..., 2] = _rms(delta)
+            row[..., 3] = _rms(dY.add_(delta))  # ΔY = δ₁ + δ₂ + δ₃
             row[..., 4], row[..., 5] = _rms(AZt), _rms(Bt_old)
             for sl, opt in optimizers:
                 bad_state[record_index[k], :, sl] = ~opt.finite_state(2)
-            del A_old, Bt_old, dA, dBt, sdAZt, d1, d2, d3
         if on_step is not None:
             on_step()
 
