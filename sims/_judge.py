@@ -136,6 +136,23 @@ def _measure_bend(
     )
 
 
+def _with_residual(measured: MeasuredBend, fallen: dict[int, float]) -> MeasuredBend:
+    """A located bend's reason gains how far the residual had fallen at its steps.
+
+    τ* assumes the Θ(1) residual of the feature-learning regime (docs/theory.md); a
+    crossing located only where the residual has fallen far tests that premise as much
+    as τ*. ``fallen`` maps the paper's t to the smallest √(L_t/L_1) over the widths.
+    """
+    fit = measured.fit
+    if fit is None or not fit.points:
+        return measured
+    low = min(fallen.get(t, math.nan) for t, _ in fit.points)
+    if not math.isfinite(low):
+        return measured
+    reason = f"{measured.reason}; residual down to {low:.2g} of its start at those steps"
+    return MeasuredBend(measured.bend, fit, measured.verdict, reason)
+
+
 def _log_k(measured: MeasuredBend) -> float:
     """log K placing the bend: measured, or ±∞ when the window is on one side throughout."""
     fit = measured.fit
@@ -208,11 +225,12 @@ def judge_config(
         The cells (step-major, quantities in ``QUANTITIES`` order) and the bends.
     """
     record = settings.record
-    converged, phases, why_conv = [], [], []
+    converged, phases, why_conv, fallen = [], [], [], {}
     for ki, step in enumerate(record):
         slope, smallest = residual_exponent(widths, _ratios(units, ki, step)) if units else (
             math.nan, math.nan)
         converged.append(is_converged(slope, smallest))
+        fallen[step - 1] = smallest
         why_conv.append(
             f"residual/step-1 residual: width exponent {slope:+.2f}, smallest {smallest:.2g}"
         )
@@ -230,7 +248,7 @@ def judge_config(
             _measure_bend(config, b, widths, units, record, usable, qi, settings.bootstrap)
             for b in pred.bends.get(q, ())
         ]
-        bends.extend(mine)
+        bends.extend(_with_residual(m, fallen) for m in mine)
         if mine and config.shrink is None and not config.fresh_batches:
             placed[q] = [(m.bend, _log_k(m)) for m in mine]
     off = {m.bend.quantity: m for m in bends if m.verdict == "disagree"}
