@@ -175,6 +175,7 @@ def _context(
     last_stop: int,
     placed: list[tuple[Bend, float]] | None,
     off: MeasuredBend | None,
+    q: str,
 ) -> str:
     """What the configuration is doing at this step that the prediction does not hold."""
     if off is not None and off.fit is not None:
@@ -184,10 +185,13 @@ def _context(
     if phase == "before":
         return (f"Stable-LoRA still shrinking: A₀Z decays as (1 − λ)^t = {1 - config.shrink:g}^t, "
                 "exponential in t, which the power-law τ-calculus does not hold")
-    if phase == "after" and last_stop:
+    if phase == "after" and last_stop and q in RESTART_AT_STOP:
         return (f"{step - last_stop} steps after the last stop (step {last_stop}; the stop "
                 "step grows like log n), A's learned part still catching up")
-    if placed and any(math.isnan(k) for _, k in placed):
+    if phase == "after" and last_stop:
+        return (f"{step - last_stop} steps after the last stop (step {last_stop}): B is never "
+                "shrunk, and no theory term restarts at the stop here (docs/sims.md)")
+    if placed and any(math.isnan(k) for b, k in placed if b.width_signature):
         return "theory's bend of this quantity was not located: no band placed"
     return ""
 
@@ -280,7 +284,9 @@ def judge_config(
                 result = verdict(fit, regime.gamma_pred)
             reason = regime.why
             if result == "disagree" and regime.regime != "crossover":
-                context = _context(config, phases[ki], step, last_stop, placed.get(q), off.get(q))
+                context = _context(
+                    config, phases[ki], step, last_stop, placed.get(q), off.get(q), q
+                )
                 hint = _diagnosis(fit, regime.gamma_pred)
                 reason = "; ".join(r for r in (reason, context, hint) if r)
             cells.append(Cell(step, q, fit, g_fixed, regime, result, reason, n_div))
