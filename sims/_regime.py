@@ -14,8 +14,10 @@ Regimes (checked in this order; docs/sims.md, "Regimes", gives the reasoning):
 - ``crossover``: theory's two-term model of the quantity, placed with the measured scale K
   of each bend (t* = K·n^{τ*}), bends the least-squares slope over the swept widths by more
   than TOLERANCE away from the term that dominates mid-window; or a Stable-LoRA config
-  whose widths are on both sides of the stop step. Agrees when the measured slope lies
-  between the two terms' exponents.
+  whose widths are on both sides of the stop step; after the stop, A_tZ and δ₁ while the
+  measured stop steps N(n) = Θ(log n) shift their slope (``stop_lag``); ΔY when the δᵢ
+  that dominate it at the swept widths carry other exponents (``compose_dy``). Agrees when
+  the measured slope lies between the two ends.
 - ``asymptotic``: one term governs the window to within TOLERANCE. Judged against that
   term's exponent: the fixed-step prediction, or the term beyond a bend (τ > τ*) when the
   whole window is past it (``gamma_fixed_t`` keeps the fixed-step value).
