@@ -113,6 +113,33 @@ def _prepare_out(out: Path) -> Path:
     return out
 
 
+def _open_run(config: ToyConfig, out: Path, data_dir: Path | None, cache_dir: Path | None,
+              download: bool) -> tuple[Path, torch.device, Path, Dataset, Dataset, dict, int]:
+    """What a whole run and a shard both need before they lock ``out``.
+
+    Validates the config, prepares ``out``, loads both data sets, checks the run
+    fingerprint against ``out`` and the fine-tuning memory plan.
+
+    Returns:
+        (out, device, cache dir, MNIST, Fashion-MNIST, fingerprint, runs per chunk).
+    """
+    config.validate()
+    out = _prepare_out(out)
+    device = resolve_device(config.device)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    mnist = load_dataset("mnist", data_dir=data_dir, cache_dir=cache, download=download,
+                         need_test=False)
+    fashion = load_dataset("fashion-mnist", data_dir=data_dir, cache_dir=cache,
+                           download=download, need_test=True)
+    fingerprint = run_fingerprint(config, {d.name: d.checksum() for d in (mnist, fashion)})
+    check_fingerprint(out, fingerprint)
+    size = rows_per_chunk(config)
+    check_fits(finetune_bytes(config, len(fashion.y_train), len(fashion.y_test), size),
+               device.type, f"fine-tuning at n = {config.n} ({size} runs per chunk, "
+               f"{config.steps} steps)", "lower --n, --steps or --chunk-rows")
+    return out, device, cache, mnist, fashion, fingerprint, size
+
+
 def run_grid(config: ToyConfig, out: Path, *, data_dir: Path | None = None,
              cache_dir: Path | None = None, download: bool = True,
              progress: bool = True, combine: bool = False) -> pd.DataFrame:
@@ -136,20 +163,8 @@ def run_grid(config: ToyConfig, out: Path, *, data_dir: Path | None = None,
         ToyModelError: bad config, missing or corrupt data, a mismatching or busy ``out``,
             not enough memory, or runs missing with ``combine``.
     """
-    config.validate()
-    out = _prepare_out(out)
-    device = resolve_device(config.device)
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    mnist = load_dataset("mnist", data_dir=data_dir, cache_dir=cache, download=download,
-                         need_test=False)
-    fashion = load_dataset("fashion-mnist", data_dir=data_dir, cache_dir=cache,
-                           download=download, need_test=True)
-    fingerprint = run_fingerprint(config, {d.name: d.checksum() for d in (mnist, fashion)})
-    check_fingerprint(out, fingerprint)
-    size = rows_per_chunk(config)
-    check_fits(finetune_bytes(config, len(fashion.y_train), len(fashion.y_test), size),
-               device.type, f"fine-tuning at n = {config.n} ({size} runs per chunk, "
-               f"{config.steps} steps)", "lower --n, --steps or --chunk-rows")
+    out, device, cache, mnist, fashion, fingerprint, size = _open_run(
+        config, out, data_dir, cache_dir, download)
     with hold_out(out, None, ResumeError):
         remove_stale_temporaries(out)
         store = ResultStore(out, config.steps)
@@ -203,17 +218,8 @@ def run_shard(config: ToyConfig, out: Path, shard: Shard, *, data_dir: Path | No
     Raises:
         ToyModelError: as :func:`run_grid`.
     """
-    config.validate()
-    out = _prepare_out(out)
-    device = resolve_device(config.device)
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    mnist = load_dataset("mnist", data_dir=data_dir, cache_dir=cache, download=download,
-                         need_test=False)
-    fashion = load_dataset("fashion-mnist", data_dir=data_dir, cache_dir=cache,
-                           download=download, need_test=True)
-    check_fingerprint(out, run_fingerprint(config, {d.name: d.checksum()
-                                                    for d in (mnist, fashion)}))
-    size = rows_per_chunk(config)
+    out, device, cache, mnist, fashion, _, size = _open_run(
+        config, out, data_dir, cache_dir, download)
     with hold_out(out, shard, ResumeError):
         done, _ = read_result_csv(out / "runs.csv", RUN_COLUMNS)  # read only: not our lock
         _, frozen, local, _, _ = _features(config, device, mnist, fashion, cache, progress)
