@@ -4,14 +4,13 @@ checked unit shapes, memory planned before allocating, one-line errors (issue 11
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from lock_helpers import assert_second_is_refused
 
 import sims._sweep as sweep_mod
 from sims.width_sweep import main
@@ -34,27 +33,9 @@ def test_two_sweeps_into_one_out(tmp_path):
     cmd = [sys.executable, "-m", "sims.width_sweep", "--out", str(out), "--widths", "8", "16",
            "--seeds", "2", "--steps", "200", "--record", "1", "200", "--bootstrap", "10",
            "--no-progress", "--threads", "1", "--eta-coef", "0.02"]
-    first = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        owner = out / ".lock.owner"
-        while not owner.exists():  # barrier: the first holds the lock
-            assert first.poll() is None, first.stderr.read()
-            time.sleep(0.01)
-        first.send_signal(signal.SIGSTOP)
-        try:
-            second = subprocess.run(cmd + ["--seed", "7"], cwd=ROOT, capture_output=True,
-                                    text=True, timeout=120)
-        finally:
-            first.send_signal(signal.SIGCONT)
-        assert second.returncode == 2
-        err = second.stderr.strip().splitlines()
-        assert len(err) == 1 and f"pid {first.pid}" in err[0] and "in use" in err[0]
-        assert first.wait(timeout=120) == 0
-    finally:
-        first.kill()
-        first.wait()
+    assert_second_is_refused(cmd, cmd + ["--seed", "7"], out)
     assert json.loads((out / "run.json").read_text())["settings"]["seed"] == 0
-    assert not owner.exists()
+    assert not (out / ".lock.owner").exists()
 
 
 @pytest.mark.parametrize("line, needle", [

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from lock_helpers import assert_second_is_refused
 from test_toymodel_helpers import make_data_dir, write_dataset
 
 import toymodel._plan as plan_mod
@@ -167,26 +166,9 @@ def test_two_processes_into_one_out(env, tmp_path):
     _, common = env
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "toymodel", "run", "--out", str(out), *common]
-    first = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        owner = out / ".lock.owner"
-        while not owner.exists():  # barrier: the first holds the lock
-            assert first.poll() is None, first.stderr.read()
-            time.sleep(0.01)
-        first.send_signal(signal.SIGSTOP)  # keep it holding the lock while the second tries
-        try:
-            second = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
-        finally:
-            first.send_signal(signal.SIGCONT)
-        assert second.returncode == 2
-        err = second.stderr.strip().splitlines()
-        assert len(err) == 1 and f"pid {first.pid}" in err[0] and "in use" in err[0]
-        assert first.wait(timeout=120) == 0
-    finally:
-        first.kill()
-        first.wait()
+    assert_second_is_refused(cmd, cmd, out)
     runs = pd.read_csv(out / "runs.csv")
-    assert not runs.duplicated(KEY).any() and not owner.exists()
+    assert not runs.duplicated(KEY).any() and not (out / ".lock.owner").exists()
 
 
 @pytest.mark.parametrize("extra, needle", [
