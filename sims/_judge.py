@@ -26,10 +26,12 @@ from ._regime import (
     compose_dy,
     is_converged,
     residual_exponent,
+    shrink_decay,
     stop_lag,
 )
 
 _LOSS = TRAJ_COLUMNS.index("loss")
+_ATZ = QUANTITIES.index("AtZ")
 _DELTAS = ("delta1", "delta2", "delta3")  # ΔY = δ₁ + δ₂ + δ₃ (Stable-LoRA Eq. 1)
 
 
@@ -183,8 +185,8 @@ def _context(
                 f"[{off.fit.ci_low:.2f}, {off.fit.ci_high:.2f}], so the band placed with τ* "
                 "misses here")
     if phase == "before":
-        return (f"Stable-LoRA still shrinking: A₀Z decays as (1 − λ)^t = {1 - config.shrink:g}^t, "
-                "exponential in t, which the power-law τ-calculus does not hold")
+        return (f"Stable-LoRA still shrinking (A₀Z decays as {1 - config.shrink:g}^t); the "
+                "two-term model of A_tZ places no crossover at this step")
     if phase == "after" and last_stop and q in RESTART_AT_STOP:
         return (f"{step - last_stop} steps after the last stop (step {last_stop}; the stop "
                 "step grows like log n), A's learned part still catching up")
@@ -239,6 +241,10 @@ def judge_config(
             f"residual/step-1 residual: width exponent {slope:+.2f}, smallest {smallest:.2g}"
         )
         phases.append(_phase(config, units, ki, step) if units else "none")
+    decays = [
+        _decay(config, pred, widths, units, record, ki) if phases[ki] == "before" else None
+        for ki in range(len(record))
+    ]
     transient = [step <= pred.steady_from for step in record]
     usable = [
         ki
@@ -272,7 +278,7 @@ def judge_config(
             )
             g_fixed = fixed.get(q) if fixed is not None else None
             regime = _regime(config, pred, q, step, phases[ki], transient[ki], converged[ki],
-                             why_conv[ki], widths, g_fixed, placed.get(q))
+                             why_conv[ki], widths, g_fixed, placed.get(q), decays[ki])
             if phase_after(phases[ki], q, regime):
                 regime = stop_lag(widths, step, stops, regime.gamma_pred) or regime
             parts[q] = regime
@@ -322,6 +328,67 @@ def _dy_regime(
     return compose_dy(logs, parts, own)
 
 
+def _decay(
+    config: ProbeConfig,
+    pred: Prediction,
+    widths: list[int],
+    units: list[UnitResult],
+    record: tuple[int, ...],
+    ki: int,
+) -> CellRegime | None:
+    """A_tZ's make-up while every seed at every width still shrinks (``shrink_decay``).
+
+    The remnant (1 − λ)^t·A₀Z is exact per seed: A₀Z is recorded at step 1 (t = 0), and
+    before any stop every step shrinks A by (1 − λ) (Algorithm 1).
+    """
+    if config.shrink is None or 1 not in record or not units:
+        return None
+    k1, t = record.index(1), record[ki] - 1
+    before = pred.for_step(record[ki], "before") or {}
+    after = pred.for_step(record[ki], "after") or {}
+    b_rem, b_learned = before.get("AtZ"), after.get("AtZ")
+    if b_rem is None or b_learned is None or t < 1:
+        return None
+    remnant, total = [], []
+    for u in units:
+        ok = ~u.diverged[:, ki] & ~u.diverged[:, k1]
+        a0, at = u.stats[ok, k1, _ATZ], u.stats[ok, ki, _ATZ]
+        good = np.isfinite(a0) & np.isfinite(at) & (a0 > 0) & (at > 0)
+        if not good.any():
+            return None
+        remnant.append(float(np.log(a0[good]).mean()) + t * math.log1p(-config.shrink))
+        total.append(float(np.log(at[good]).mean()))
+    return shrink_decay(widths, np.array(remnant), np.array(total), b_rem, b_learned)
+
+
+def _while_shrinking(
+    pred: Prediction, q: str, step: int, g_fixed: float | None, decay: CellRegime
+) -> CellRegime:
+    """Quantity q's regime from A_tZ's make-up while shrinking (Stable-LoRA Eq. 1).
+
+    A_tZ and δ₁ = s·ΔB·A_tZ (``RESTART_AT_STOP``) carry A_tZ as a factor: each moves
+    from its while-shrinking exponent (remnant dominant) to its after-stop exponent
+    (learned part dominant) where A_tZ does. δ₂ and δ₃ carry ΔA·Z instead, whose learned
+    piece η_A·g_A·Z − λ·ℓ_t vanishes as ℓ_t saturates at Θ(η_A·g_A/λ), so −λ·(1 − λ)^t·A₀Z
+    keeps governing it: they keep the fixed-step prediction, and ΔY follows its components
+    (``compose_dy``).
+    """
+    after_all = pred.for_step(step, "after") or {}
+    before_all = pred.for_step(step, "before") or {}
+    after = after_all.get(q)
+    if q not in RESTART_AT_STOP or g_fixed is None or after is None or after == g_fixed:
+        return CellRegime("asymptotic", g_fixed)
+    if decay.regime == "crossover":
+        return CellRegime("crossover", after, g_fixed, decay.why)
+    b_learned, b_remnant = after_all.get("AtZ"), before_all.get("AtZ")
+    if b_learned == b_remnant or decay.gamma_pred != b_learned:
+        return CellRegime("asymptotic", g_fixed)  # the remnant governs every width
+    return CellRegime(
+        "asymptotic", after, None,
+        "Stable-LoRA shrinking: A₀Z·(1 − λ)^t below A's learned part at every swept width",
+    )
+
+
 def _regime(
     config: ProbeConfig,
     pred: Prediction,
@@ -334,6 +401,7 @@ def _regime(
     widths: list[int],
     g_fixed: float | None,
     placed: list[tuple[Bend, float]] | None,
+    decay: CellRegime | None = None,
 ) -> CellRegime:
     if config.fresh_batches:
         return CellRegime("outside", g_fixed, None, "fresh batches: outside Assumption 1")
@@ -351,6 +419,8 @@ def _regime(
         return CellRegime(
             "crossover", after, before, "widths on both sides of the stop step (Θ(log n))"
         )
+    if decay is not None:
+        return _while_shrinking(pred, q, step, g_fixed, decay)
     if placed and step >= 2:
         placed_regime = band(widths, step - 1, placed)
         if placed_regime is not None:

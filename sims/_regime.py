@@ -14,7 +14,9 @@ Regimes (checked in this order; docs/sims.md, "Regimes", gives the reasoning):
 - ``crossover``: theory's two-term model of the quantity, placed with the measured scale K
   of each bend (t* = K·n^{τ*}), bends the least-squares slope over the swept widths by more
   than TOLERANCE away from the term that dominates mid-window; or a Stable-LoRA config
-  whose widths are on both sides of the stop step; after the stop, A_tZ and δ₁ while the
+  whose widths are on both sides of the stop step; before the stop, A_tZ and δ₁ while
+  A₀'s remnant (1 − λ)^t·A₀Z gives way to A's learned part at t* = Θ(log n)
+  (``shrink_decay``); after the stop, A_tZ and δ₁ while the
   measured stop steps N(n) = Θ(log n) shift their slope (``stop_lag``); ΔY when the δᵢ
   that dominate it at the swept widths carry other exponents (``compose_dy``). Agrees when
   the measured slope lies between the two ends.
@@ -253,4 +255,64 @@ def stop_lag(
         "crossover", gamma_after, gamma_after + shift,
         f"A's learned part restarts at the stop N(n) = {min(stops):g}…{max(stops):g} "
         f"(Θ(log n)): (t − N(n)) shifts the slope by {shift:+.2f}",
+    )
+
+
+def shrink_decay(
+    widths: list[int], remnant: np.ndarray, total: np.ndarray, b_remnant: float, b_learned: float
+) -> CellRegime | None:
+    """While Algorithm 1 still shrinks: A₀'s decaying remnant against A's learned part.
+
+    Unrolled (Stable-LoRA Sec. 4), A_t = (1 − λ)^t·A₀ − η_A·Σ_s (1 − λ)^{t−1−s}·g_A^s, so
+    A_tZ = (1 − λ)^t·A₀Z + ℓ_t: a remnant of exponent γ[A₀Z] decaying exponentially in t,
+    and a learned part ℓ_t of exponent γ[η_A] + 1. They trade places at t*(n) =
+    (b_remnant − b_learned)·ln n / ln(1/(1 − λ)) + O(1) = Θ(log n), which the power-law
+    τ-calculus cannot hold (τ* = 0) and which the fixed-step prediction (N·γ[1 − λ] = 0)
+    does not see. The remnant is known exactly at every step, (1 − λ)^t times the measured
+    A₀Z; with B₀ = 0 the learned part is aligned with A₀Z (B learns from A₀Z, and g_A·Z
+    carries it), so ℓ_t = A_tZ − remnant. The model is theory's two terms with their
+    exponents and measured amplitudes, P₀·n^{b_remnant} + P₁·n^{b_learned}; as for a
+    power-law bend (``band``) the cell is a crossover when the model's least-squares slope
+    over the widths is more than TOLERANCE from the term dominating mid-window.
+
+    Args:
+        widths: the swept widths.
+        remnant: per width, the seed-mean log of (1 − λ)^t·RMS(A₀Z).
+        total: per width, the seed-mean log RMS(A_tZ).
+        b_remnant: theory's exponent of the remnant, γ[A₀Z].
+        b_learned: theory's exponent of the learned part (the after-stop γ[A_tZ]).
+
+    Returns:
+        ``asymptotic`` with the exponent of the governing term (``gamma_pred``), or
+        ``crossover`` from the learned term (``gamma_pred``) to the remnant
+        (``gamma_other``); ``None`` when the learned part is not positive at any width
+        (nothing learned yet, or not aligned with A₀Z), or an exponent is not finite.
+    """
+    if not (math.isfinite(b_remnant) and math.isfinite(b_learned)):
+        return None
+    log_n = np.log(np.asarray(widths, dtype=float))
+    rem, tot = np.asarray(remnant, dtype=float), np.asarray(total, dtype=float)
+    ok = np.isfinite(rem) & np.isfinite(tot)
+    if ok.sum() < 2:
+        return None
+    learned = np.exp(tot[ok]) - np.exp(rem[ok])
+    pos = learned > 0
+    if not pos.any():
+        return None
+    log_p0 = float((rem[ok] - b_remnant * log_n[ok]).mean())
+    log_p1 = float((np.log(learned[pos]) - b_learned * log_n[ok][pos]).mean())
+    parts = np.stack([log_p0 + b_remnant * log_n, log_p1 + b_learned * log_n])  # (2, W)
+    top = parts.max(axis=0)
+    y = top + np.log(np.exp(parts - top).sum(axis=0))  # the linear sum of aligned terms
+    xc = log_n - log_n.mean()
+    slope = float((xc * (y - y.mean())).sum() / (xc * xc).sum())
+    mid = (b_remnant, b_learned)[int(parts[:, len(widths) // 2].argmax())]
+    if abs(slope - mid) <= TOLERANCE:
+        return CellRegime("asymptotic", mid)
+    share = np.exp(parts[1] - y)  # the learned part's share of A_tZ in the model
+    return CellRegime(
+        "crossover", b_learned, b_remnant,
+        f"Stable-LoRA shrinking: A₀Z·(1 − λ)^t against A's learned part (t* = Θ(log n)); "
+        f"learned share {share[0]:.2f} (n = {widths[0]}) … {share[-1]:.2f} (n = {widths[-1]}), "
+        f"model slope {slope:+.2f}",
     )

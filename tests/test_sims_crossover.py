@@ -216,3 +216,52 @@ def test_stop_lag_shifts_the_slope_by_the_log_n_stop_step():
     assert late.regime == "asymptotic" and late.gamma_pred == -0.5
     assert stop_lag(WIDTHS, 20, stops, -0.5) is None  # some width has not stopped yet
     assert stop_lag(WIDTHS, 45, [math.nan] + stops[1:], -0.5) is None
+
+
+def test_shrink_decay_places_the_log_n_crossover_of_the_remnant():
+    """A₀Z·(1 − λ)^t against a learned part c·n^{-1/2}: the remnant governs early, the
+    learned part late, and in between the widths straddle t* = 2·ln n/ln(1/(1 − λ))."""
+    from sims._regime import shrink_decay
+
+    log_n = np.log(np.asarray(WIDTHS, float))
+
+    def at(t, lam=0.2, c=1.0):
+        remnant = t * math.log1p(-lam) + np.zeros_like(log_n)  # A₀Z = Θ(1), exact decay
+        total = np.log(np.exp(remnant) + c * np.exp(-0.5 * log_n))  # aligned: a linear sum
+        return shrink_decay(WIDTHS, remnant, total, 0.0, -0.5)
+
+    early, late = at(1), at(60)
+    assert early.regime == "asymptotic" and early.gamma_pred == 0.0
+    assert late.regime == "asymptotic" and late.gamma_pred == -0.5
+    middle = at(16)  # 0.8^16 = 0.028 against n^{-1/2} = 0.0625 … 0.0078: both sides
+    assert middle.regime == "crossover"
+    assert (middle.gamma_pred, middle.gamma_other) == (-0.5, 0.0)
+    assert "learned share" in middle.why
+    # nothing learned yet (A_tZ is the remnant alone), or exponents not finite: no say
+    flat = np.zeros_like(log_n)
+    assert shrink_decay(WIDTHS, flat, flat, 0.0, -0.5) is None
+    assert shrink_decay(WIDTHS, flat, flat + 0.1, 0.0, -math.inf) is None
+
+
+def test_shrinking_cells_of_the_default_suite_follow_the_remnant():
+    """Algorithm 1 before its stop: A_tZ and δ₁ move from the while-shrinking exponent to
+    the after-stop one where the remnant gives way; δ₂, δ₃ keep the fixed-step one."""
+    from sims import DEFAULT_SUITE
+    from sims._judge import _while_shrinking
+    from sims._predict import predict_config
+    from sims._regime import CellRegime
+
+    config = next(c for c in DEFAULT_SUITE if c.name == "small_eta_shrink")
+    pred = predict_config(config)
+    before = pred.for_step(11, "before")
+    band_ = CellRegime("crossover", -0.5, 0.0, "why")
+    learned = CellRegime("asymptotic", -0.5)
+    remnant = CellRegime("asymptotic", 0.0)
+    assert _while_shrinking(pred, "AtZ", 11, before["AtZ"], band_).regime == "crossover"
+    d1 = _while_shrinking(pred, "delta1", 11, before["delta1"], band_)
+    assert (d1.gamma_pred, d1.gamma_other) == (0.0, 0.5)
+    assert _while_shrinking(pred, "delta1", 11, before["delta1"], learned).gamma_pred == 0.0
+    assert _while_shrinking(pred, "delta1", 11, before["delta1"], remnant).gamma_pred == 0.5
+    for q in ("delta2", "delta3", "dY", "Bt"):
+        kept = _while_shrinking(pred, q, 11, before[q], band_)
+        assert kept.regime == "asymptotic" and kept.gamma_pred == before[q]
