@@ -373,3 +373,38 @@ def test_cli_crossovers(capsys):
     code, out, _ = run(capsys, "crossovers", "--eta", "-1/2", "--s", "0", "--A0Z", "1/4",
                        "--B0", "-1/4", "--optimizer", "sgd", "--m-exp", "0")  # ICML Eq. (30)
     assert "Bt: no single exponent for τ > 0 (t ≫ 1)" in out and "residual" in out
+
+
+def test_stop_law_gives_the_log_n_growth_of_algorithm_1s_stop_step():
+    """small_eta with Algorithm 1: A₀'s remnant must drop from n^{-1/2} to B_t's n^{-3/2}
+    per entry while B_t grows ∝ t; the slope dN/d ln n matches a direct numeric solution of
+    (1−λ)^N·n^{-1/2} = N·n^{-3/2} at every width."""
+    law = predict("-3/2", "2", "0", "-oo", shrink="stop").stop_law
+    assert (law.drop, law.b_growth) == (F(1), F(1))
+    assert predict("-3/2", "2", "0", "-oo", shrink="nostop").stop_law == law
+    assert predict("-3/2", "2", "0", "-oo").stop_law is None  # no shrinkage
+    assert predict("-1/2", "0", "0", "-oo", shrink="stop").stop_law is None  # nothing to drop
+    js = predict("-3/2", "2", "0", "-oo", shrink="stop").to_json()
+    assert js["stop_law"] == {"drop": "1", "b_growth": "1"}
+
+    lam = 0.2
+
+    def stop_step(log_n: float) -> float:  # root of N·ln(1/(1−λ)) + ln N − ln n = 0
+        lo, hi = 1e-9, 1e4
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if mid * -math.log1p(-lam) + math.log(mid) < log_n else (lo, mid)
+        return lo
+
+    for n in (256, 4096, 65536):
+        x, h = math.log(n), 1e-4
+        numeric = (stop_step(x + h) - stop_step(x - h)) / (2 * h)
+        assert law.slope(lam, stop_step(x)) == pytest.approx(numeric, rel=1e-6)
+
+
+def test_predict_prints_the_stop_law_with_a_shrink_mode(capsys):
+    assert main(["predict", "--eta", "-3/2", "--s", "2", "--A0Z", "0", "--B0", "-inf",
+                 "--shrink", "stop"]) == 0
+    assert "dN/d ln n = 1/(ln(1/(1−λ)) + 1/N)" in capsys.readouterr().out
+    assert main(["predict", "--eta", "-3/2", "--s", "2", "--A0Z", "0", "--B0", "-inf"]) == 0
+    assert "stop step" not in capsys.readouterr().out

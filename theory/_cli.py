@@ -188,6 +188,11 @@ def _predict(a: argparse.Namespace) -> int:
                                   for _, g in cols))
     print("breakpoints τ* (t*(n) = Θ(n^τ*)): " + "; ".join(
         f"{k} {', '.join(j['breakpoints'][k]) or '-'}" for k in KEYS))
+    if "stop_law" in j:
+        law = j["stop_law"]
+        print(f"stop step N = Θ(log n): N·ln(1/(1−λ)) + {law['b_growth']}·ln N = "
+              f"{law['drop']}·ln n + O(1), so dN/d ln n = {law['drop']}/(ln(1/(1−λ)) + "
+              f"{law['b_growth']}/N)")
     beyond = {k: v for k, v in j["no_exponent_beyond"].items() if v is not None}
     if beyond:
         print("no exponent for τ beyond (see crossovers): " + "; ".join(

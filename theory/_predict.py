@@ -100,6 +100,29 @@ def classify(eta: object, s: object, A0Z: object, B0: object, *, eta_B: object =
 
 
 @dataclass(frozen=True)
+class StopLaw:
+    """How Algorithm 1's stop step N grows with n (Stable-LoRA Sec. 4, the stop condition).
+
+    The condition ‖A_N‖_F/n ≤ ‖B_N‖_F/m (per entry, m = n) is met when A₀'s remnant
+    (1−λ)^N·A₀ = Θ(n^{γ[A₀]}) has fallen to B_N = Θ(N^a·n^{γ[B]}): N·ln(1/(1−λ)) + a·ln N =
+    ``drop``·ln n + O(1), with ``drop`` = γ[A₀] − γ[B] per entry and ``a`` = ``b_growth`` the
+    t-exponent of B_t's dominant term. So N = Θ(log n), and its slope in ln n at a stop step
+    N is dN/d ln n = drop / (ln(1/(1−λ)) + a/N) (→ drop/ln(1/(1−λ)) as n → ∞). λ is a real
+    number, not an exponent: the calculus gives ``drop`` and ``b_growth`` exactly, the
+    slope is evaluated by whoever knows λ and N.
+    """
+
+    drop: Fraction
+    b_growth: Fraction
+
+    def slope(self, lam: float, n_stop: float) -> float:
+        """dN/d ln n at stop step ``n_stop`` for shrink ratio ``lam`` ∈ (0, 1)."""
+        import math
+
+        return float(self.drop) / (-math.log1p(-lam) + float(self.b_growth) / n_stop)
+
+
+@dataclass(frozen=True)
 class Prediction:
     """What the γ-calculus predicts for one configuration (see :func:`predict`).
 
@@ -132,6 +155,7 @@ class Prediction:
     stable_from: int | None = None
     tau_model: TauModel | None = field(default=None, repr=False, compare=False)
     overtaken_at: dict[str, int | None] = field(default_factory=dict)
+    stop_law: StopLaw | None = None
 
     def _model(self) -> TauModel:
         if self.tau_model is None:
@@ -235,6 +259,9 @@ class Prediction:
             **({"gamma_while_shrinking_by_t": [strs(g) for g in self.while_shrinking]}
                if self.while_shrinking is not None else {}),
             "overtaken_at_step": dict(self.overtaken_at),
+            **({"stop_law": {"drop": str(self.stop_law.drop),
+                             "b_growth": str(self.stop_law.b_growth)}}
+               if self.stop_law is not None else {}),
             **tau_part,
             "reasons": dict(self.reasons),
         }
@@ -377,6 +404,7 @@ def predict(
     stable_from = (next(t for t in range(len(rows)) if all(r["dY"] == 0 for r in rows[t:]))
                    if stationary and g0["dY"] == 0 else None)
     plain_steady = steady_from
+    law = None
     if shrink is not None:
         stable, gamma, steady_from, a0z_after = shrink_prediction(c, last, shrink, gamma,
                                                                     reasons)
@@ -387,6 +415,7 @@ def predict(
         else:
             model = TauModel(replace(c, A0Z=a0z_after), time_sum, valid,
                              a0_name="A₀'s remnant (1−λ)^N·A₀Z after the stop")
+            law = _stop_law(c.A0Z, a0z_after, model.terms("Bt"), last["Bt"])
     when = "after the stop" if shrink is not None else "for every t ≥ 1"
     reasons["stable"] = (
         f"γ[ΔY_t] = 0 {when} (Definition 1)." if stable else
@@ -413,7 +442,23 @@ def predict(
             "While A is still shrunk, the step's ΔA = −λA_t − η_A g_A includes the shrink: "
             "γ[ΔA Z] = max(γ[A_tZ], γ[η_A] + 1) enters δ₂ and δ₃ (see gamma_shrinking_t).")
     return Prediction(case, stable, gamma, by_t[0], reasons, steady_from, by_t, shrinking,
-                      stable_from, model, overtaken)
+                      stable_from, model, overtaken, law)
+
+
+def _stop_law(
+    a0z: Value, a0z_after: Value, b_terms: tuple[Term, ...], b_t: Value
+) -> StopLaw | None:
+    """The stop step's law (``StopLaw``): A₀'s per-entry drop and B_t's growth in t.
+
+    ``drop`` is γ[A₀Z] − γ[(1−λ)^N·A₀Z] (the Z-contraction adds the same 1/2 to both);
+    B_t's dominant term at a fixed step is the one with n-exponent γ[B_t] (the largest
+    t-exponent among ties). ``None`` when nothing is shrunk (drop 0) or B_t has no term.
+    """
+    drop = a0z - a0z_after if a0z is not NEG_INF and a0z_after is not NEG_INF else None
+    top = [t.t_exp for t in b_terms if t.n_exp == b_t]
+    if not drop or not top:
+        return None
+    return StopLaw(Fraction(drop), max(top))
 
 
 def _tau_limit(c: Config, shrink: str | None) -> Fraction | None:
