@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,6 +15,9 @@ from atomicfile import write_bytes_atomic
 from ._config import SweepSettings
 from ._probe import UnitResult
 from .errors import ResultsError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _ARRAYS = ("stats", "diverged", "traj", "stable", "stop_step")
 
@@ -33,6 +37,63 @@ def write_atomic(path: Path, data: bytes) -> None:
 def write_text_atomic(path: Path, text: str) -> None:
     """Atomic UTF-8 text write (see :func:`write_atomic`)."""
     write_atomic(path, text.encode("utf-8"))
+
+
+def _csv_field(text: str) -> str:
+    """One CSV field as the csv module's QUOTE_MINIMAL writes it (pandas' ``to_csv``)."""
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv_column(column: pd.Series) -> list[str] | None:
+    """A column's CSV fields as ``DataFrame.to_csv`` writes them; None for another dtype.
+
+    float64 goes through Python's ``repr`` (the shortest round-trip digits, what numpy's
+    ``astype(str)`` inside pandas gives, ≈ 10x faster); missing values are empty fields.
+    """
+    import pandas as pd
+
+    dtype = column.dtype
+    if dtype == np.float64:
+        values = column.to_numpy()
+        fields = list(map(repr, values.tolist()))
+        for i in np.flatnonzero(np.isnan(values)).tolist():
+            fields[i] = ""
+        return fields
+    numpy_dtype = isinstance(dtype, np.dtype)
+    if numpy_dtype and dtype.kind in "biu":  # bool, int: str() of the Python value
+        return list(map(str, column.to_numpy().tolist()))
+    if isinstance(dtype, pd.Int64Dtype | pd.StringDtype) or numpy_dtype and dtype.kind == "O":
+        missing = column.isna().to_numpy()
+        values = column.to_numpy(dtype=object)
+        fields = []
+        for value, na in zip(values.tolist(), missing.tolist(), strict=True):
+            if na:
+                fields.append("")
+            elif isinstance(value, float):  # the csv module writes repr(float), str(other)
+                fields.append(repr(value))
+            else:
+                fields.append(_csv_field(str(value)))
+        return fields
+    return None
+
+
+def frame_csv(frame: pd.DataFrame) -> str:
+    """``frame.to_csv(index=False)``, byte for byte, formatted column by column.
+
+    The combined tables hold a few hundred thousand rows; pandas formats floats through
+    numpy's Dragon4 and spends seconds there. Columns of other dtypes (or a one-column
+    frame, where the csv module quotes an empty row) fall back to pandas.
+    """
+    if frame.shape[1] < 2 or not frame.columns.is_unique:
+        return frame.to_csv(index=False)
+    columns = [_csv_column(frame[name]) for name in frame.columns]
+    if any(c is None for c in columns):
+        return frame.to_csv(index=False)
+    header = ",".join(_csv_field(str(name)) for name in frame.columns)
+    lines = [header, *map(",".join, zip(*columns, strict=True))]
+    return "\n".join(lines) + "\n"
 
 
 def unit_path(out: Path, config: str, width: int) -> Path:

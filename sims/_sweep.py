@@ -21,6 +21,7 @@ from ._probe import UnitResult, bytes_per_config, bytes_shared, run_width
 from ._store import (
     check_not_foreign,
     dumps_json,
+    frame_csv,
     load_unit,
     save_unit,
     unit_shapes,
@@ -331,7 +332,7 @@ def write_outputs(
         "configs": configs_frame(configs, predictions),
     }
     for name, frame in tables.items():
-        write_text_atomic(out / f"{name}.csv", frame.to_csv(index=False))
+        write_text_atomic(out / f"{name}.csv", frame_csv(frame))
     finished = [[c.name, w] for c in configs for w in settings.widths if (c.name, w) in units]
     run = {
         "tool": "python -m sims.width_sweep",

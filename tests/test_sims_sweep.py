@@ -280,3 +280,26 @@ def test_memory_plan_splits_configs_and_refuses_what_cannot_fit():
     assert len(plan_chunks(configs, settings, n, 2**40)) == 2
     with pytest.raises(ResultsError, match="lower --seeds"):
         plan_chunks(configs, settings, n, shared + per // 2)
+
+
+def test_frame_csv_writes_the_bytes_of_pandas_to_csv():
+    from sims._store import frame_csv
+
+    rng = np.random.default_rng(0)
+    floats = np.concatenate([
+        rng.normal(size=200) * 10.0 ** rng.integers(-30, 30, size=200),
+        rng.normal(size=50).astype(np.float32).astype(np.float64),  # what the units hold
+        [0.0, -0.0, np.nan, np.inf, -np.inf, 1e16, 1e-5, 1e-4, 123456789.0, 0.1, 5e-324],
+    ])
+    k = floats.size
+    frame = pd.DataFrame({
+        "config": np.resize(["case1", 'say "hi"', "a,b", "line\nbreak", ""], k),
+        "width": np.arange(k, dtype=np.int64) * 2**40,
+        "value": floats,
+        "flag": np.arange(k) % 3 == 0,
+        "stop_step": pd.array(np.where(np.arange(k) % 4 == 0, None, np.arange(k)), dtype="Int64"),
+        "mixed": np.resize(np.array([1.5, "x", None, float("nan"), 2], dtype=object), k),
+    })
+    assert frame_csv(frame) == frame.to_csv(index=False)
+    assert frame_csv(frame.iloc[:0]) == frame.iloc[:0].to_csv(index=False)
+    assert frame_csv(frame[["config"]]) == frame[["config"]].to_csv(index=False)
