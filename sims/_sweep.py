@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 DEFAULT_OUT = Path("results/width_sweep")
 CHECKPOINT_S = 30.0  # rebuild the combined files at most this often during a sweep
+CHECKPOINT_SHARE = 0.1  # ... and spend at most this share of the sweep's time on it
 # settings that change the numbers of a unit (device, bootstrap and memory cap do not)
 _FINGERPRINT_SETTINGS = (
     "seeds",
@@ -481,7 +482,9 @@ def _run_sweep(
         for chunk in plan_chunks(pending[w], settings, w, budget)
     ]
     total = sum(settings.steps for _ in plan)
-    last_write = time.monotonic()
+    work = [len(chunk) * w for w, chunk in plan]  # a group's cost ∝ configurations × width
+    started = last_write = time.monotonic()
+    write_cost = 0.0  # seconds the last checkpoint took
     with tqdm(
         total=total,
         unit="step",
@@ -497,15 +500,33 @@ def _run_sweep(
                     save_unit(out, c.name, w, prints[c.name], results[c.name])
                     units[c.name, w] = results[c.name]
                     result.computed.append((c.name, w))
-                more = i + 1 < len(plan)
-                if more and time.monotonic() - last_write >= CHECKPOINT_S:
+                now = time.monotonic()
+                if _checkpoint_due(now - started, now - last_write, write_cost,
+                                   sum(work[: i + 1]), sum(work[i + 1 :])):
                     write_combined()
                     last_write = time.monotonic()
+                    write_cost = last_write - now
         except KeyboardInterrupt:
             write_combined()
             raise
     result.tables = write_combined()
     return result
+
+
+def _checkpoint_due(
+    elapsed: float, since_write: float, write_cost: float, done: int, left: int
+) -> bool:
+    """Whether to rebuild the combined files now, between two groups of a sweep.
+
+    Every ``CHECKPOINT_S`` seconds, unless the rest of the sweep at the rate so far (work
+    ``done`` in ``elapsed`` seconds, ``left`` to do) ends sooner: the closing write comes
+    then (a 512-step default sweep would otherwise build its ≈ 4 s of tables twice). Never
+    more often than every ``write_cost / CHECKPOINT_SHARE`` seconds, so checkpoints cost at
+    most that share of a long sweep (a 2048-step sweep's tables take longer to build).
+    """
+    if left == 0 or since_write < max(CHECKPOINT_S, write_cost / CHECKPOINT_SHARE):
+        return False
+    return elapsed * left / max(done, 1) >= CHECKPOINT_S
 
 
 def _shard_units(

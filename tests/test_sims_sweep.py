@@ -303,3 +303,13 @@ def test_frame_csv_writes_the_bytes_of_pandas_to_csv():
     assert frame_csv(frame) == frame.to_csv(index=False)
     assert frame_csv(frame.iloc[:0]) == frame.iloc[:0].to_csv(index=False)
     assert frame_csv(frame[["config"]]) == frame[["config"]].to_csv(index=False)
+
+
+def test_checkpoints_come_every_30_s_unless_the_sweep_ends_sooner_or_they_cost_too_much():
+    due = sweep_module._checkpoint_due
+    assert due(elapsed=40, since_write=31, write_cost=0, done=1, left=1)  # 40 s still to go
+    assert not due(elapsed=40, since_write=29, write_cost=0, done=1, left=1)  # too soon
+    assert not due(elapsed=40, since_write=40, write_cost=0, done=4, left=1)  # ends in 10 s
+    assert not due(elapsed=40, since_write=40, write_cost=0, done=1, left=0)  # last group
+    assert not due(elapsed=400, since_write=35, write_cost=5, done=1, left=1)  # > 10% of time
+    assert due(elapsed=400, since_write=50, write_cost=5, done=1, left=1)
