@@ -55,12 +55,16 @@ def totals_line(summary: pd.DataFrame) -> str:
 
 
 def crossover_rows(crossovers: pd.DataFrame) -> list[list[str]]:
-    """One row per bend: τ*, the competing terms, τ̂ with its interval, K, verdict, note."""
+    """One row per bend: τ*, the competing terms, τ̂ with its interval, K, verdict, note.
+
+    Algorithm 1's stop step (kind ``log_n``) has t* = Θ(log n): no τ̂; the note gives its
+    measured slope in ln n against theory's."""
     rows = []
     for r in crossovers.itertuples(index=False):
         located = math.isfinite(float(r.tau_hat))
         rows.append([
-            r.config, _QUANTITY_TEXT.get(r.quantity, r.quantity), str(r.tau_pred_exact),
+            r.config, _QUANTITY_TEXT.get(r.quantity, r.quantity),
+            "Θ(log n)" if r.kind == "log_n" else str(r.tau_pred_exact),
             f"{r.term_before} ({fmt_exp(r.gamma_before)}) → {r.term_after} "
             f"({fmt_exp(r.gamma_after)})",
             _num(float(r.tau_hat)) if located else "–",

@@ -132,13 +132,21 @@ def config_line(rows: pd.DataFrame, bends: pd.DataFrame | None) -> str:
         if len(fin):
             fl = fin[fin["verdict"].isin(["agree", "disagree"])]
             text += f"; finite-n bends: located {len(fl)} of {len(fin)}"
+        for verdict in measurable[measurable["kind"] == "log_n"]["verdict"]:
+            text += f"; stop step Θ(log n): slope in ln n {verdict}s with theory's"
     return text
 
 
 def format_crossovers(crossovers: pd.DataFrame) -> str:
     """One line per bend with a width signature: τ* against τ̂ [95% interval], verdict."""
-    lines = ["crossovers t*(n) = K·n^τ (τ* theory's, τ̂ measured [95% seed bootstrap]):"]
+    lines = ["crossovers t*(n) = K·n^τ (τ* theory's, τ̂ measured [95% seed bootstrap]), and "
+             "Algorithm 1's stop step t* = Θ(log n):"]
     for _, r in crossovers[crossovers["verdict"] != "n/a"].iterrows():
+        if r["kind"] == "log_n":  # Algorithm 1's stop step: its slope in ln n is measured
+            lines.append(f"  {r['config']:<24} {r['quantity']:<7} t* = Θ(log n) "
+                         f"({r['term_before']} → {r['term_after']}): {r['verdict']}; "
+                         f"{r['reason']}")
+            continue
         got = "not located" if _isna(r["tau_hat"]) else (
             f"τ̂ = {r['tau_hat']:+.2f} [{r['ci_low']:+.2f}, {r['ci_high']:+.2f}]"
         )

@@ -11,6 +11,7 @@ from ._config import ProbeConfig, SweepSettings
 from ._judge import judge_config
 from ._predict import Prediction
 from ._probe import QUANTITIES, TRAJ_COLUMNS, UnitResult
+from ._stop_step import measure_stop_slope
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -226,11 +227,63 @@ def judged_frames(
                     "reason": m.reason,
                 }
             )
+        stop_row = _stop_row(config, settings, widths, units, predictions[config.name])
+        if stop_row is not None:
+            bend_rows.append(stop_row)
     summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     crossovers = pd.DataFrame(bend_rows, columns=list(CROSSOVER_COLUMNS))
     for col in ("t_min", "t_max"):
         crossovers[col] = crossovers[col].astype("Int64")
     return summary, crossovers
+
+
+def _stop_row(
+    config: ProbeConfig,
+    settings: SweepSettings,
+    widths: list[int],
+    units: Units,
+    pred: Prediction,
+) -> dict | None:
+    """The crossovers.csv row of Algorithm 1's stop step (kind ``log_n``, t* = Θ(log n)).
+
+    τ* = 0 and the τ̂ columns stay empty: the measured quantity is the slope dN/d ln n,
+    given with its interval and theory's value in ``reason`` (``_stop_step``).
+    """
+    law = getattr(pred.after_stop, "stop_law", None)
+    if config.shrink is None or law is None or config.fresh_batches:
+        return None
+    mine = [units[config.name, w] for w in widths]
+    usable = [~u.diverged.any(axis=1) for u in mine]
+    measured = measure_stop_slope(
+        widths, [u.stop_step[ok] for u, ok in zip(mine, usable, strict=True)], law,
+        config.shrink, n_boot=settings.bootstrap, key=f"{config.name}|stop",
+        b_rms=[u.stats[ok][:, :, QUANTITIES.index("Bt")] for u, ok in zip(mine, usable,
+                                                                            strict=True)],
+        record=settings.record,
+    )
+    gamma_a0 = float(config.A0Z_exp) - 0.5  # per entry: A₀Z's CLT contraction adds ½
+    return {
+        "config": config.name,
+        "quantity": "stop",
+        "kind": "log_n",
+        "tau_pred": 0.0,
+        "tau_pred_exact": "0",
+        "term_before": "A₀'s remnant (1−λ)^t·A₀ (per entry)",
+        "term_after": f"B_t ∝ t^{law.b_growth} (per entry)",
+        "gamma_before": gamma_a0,
+        "gamma_after": gamma_a0 - float(law.drop),
+        "tau_hat": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "K_hat": np.nan,
+        "n_points": len(widths) if measured is not None else 0,
+        "t_min": min(measured.medians) if measured is not None else np.nan,
+        "t_max": max(measured.medians) if measured is not None else np.nan,
+        "verdict": measured.verdict if measured is not None else "not located",
+        "reason": measured.reason(widths, float(law.drop), config.shrink)
+        if measured is not None
+        else "fewer than three widths where a seed stopped",
+    }
 
 
 def _num(value: float | None) -> float:

@@ -265,3 +265,38 @@ def test_shrinking_cells_of_the_default_suite_follow_the_remnant():
     for q in ("delta2", "delta3", "dY", "Bt"):
         kept = _while_shrinking(pred, q, 11, before[q], band_)
         assert kept.regime == "asymptotic" and kept.gamma_pred == before[q]
+
+
+def test_stop_slope_recovers_the_law_and_b_growth():
+    """Stop steps drawn from N·ln(1/(1−λ)) + ln N = ln n + c (± one step of seed noise):
+    the measured dN/d ln n covers the law's slope, a wrong law is refused, and B_t ∝ t^0.7
+    is measured as 0.7."""
+    from fractions import Fraction
+
+    from sims._stop_step import measure_stop_slope
+    from theory._predict import StopLaw
+
+    lam, rng = 0.2, np.random.default_rng(3)
+
+    def root(log_n: float) -> float:
+        lo, hi = 1e-6, 1e4
+        for _ in range(100):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if mid * -math.log1p(-lam) + math.log(mid) < log_n else (lo, mid)
+        return lo
+
+    stops = [np.round(root(math.log(n) + 1.0) + rng.integers(-1, 2, 64)) for n in WIDTHS]
+    record = tuple(range(1, 60))
+    t = np.asarray(record, float) - 1
+    b_rms = [np.tile(np.maximum(t, 1.0) ** 0.7, (64, 1)) for _ in WIDTHS]
+    law = StopLaw(Fraction(1), Fraction(1))
+    got = measure_stop_slope(WIDTHS, stops, law, lam, n_boot=300, key="t", b_rms=b_rms,
+                             record=record)
+    assert got.verdict == "agree", got
+    assert got.growth == pytest.approx([0.7] * len(WIDTHS), abs=1e-9)
+    assert "t^0.70" in got.reason(WIDTHS, 1.0, lam)
+    wrong = measure_stop_slope(WIDTHS, stops, StopLaw(Fraction(2), Fraction(1)), lam,
+                               n_boot=300, key="t")
+    assert wrong.verdict == "disagree" and wrong.growth == ()
+    never = [s if i else np.zeros(64) for i, s in enumerate(stops)]  # n = 256 never stopped
+    assert measure_stop_slope(WIDTHS, never, law, lam, n_boot=10, key="t") is None
