@@ -192,7 +192,9 @@ def _context(
                 "step grows like log n), A's learned part still catching up")
     if phase == "after" and last_stop:
         return (f"{step - last_stop} steps after the last stop (step {last_stop}): B is never "
-                "shrunk, and no theory term restarts at the stop here (docs/sims.md)")
+                "shrunk, but its growth slowed while A was (Adam's v̂ remembers the larger "
+                "g_B; B_t's measured t-exponent before the stop is in crossovers.csv), for "
+                "N(n) = Θ(log n) steps: a width-dependent lag no theory term holds")
     if placed and any(math.isnan(k) for b, k in placed if b.width_signature):
         return "theory's bend of this quantity was not located: no band placed"
     return ""
