@@ -23,7 +23,7 @@ from figures._style import (
     new_axes,
     plain_log_axis,
 )
-from figures._tidy_sweep import theory_line
+from figures._tidy_sweep import stop_law_curve, theory_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -289,15 +289,23 @@ def plot_norms(curves: pd.DataFrame, *, config: str, stops: pd.DataFrame | None 
     return ax
 
 
-def plot_stop_steps(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+def plot_stop_steps(
+    table: pd.DataFrame,
+    *,
+    laws: dict[str, tuple[float, float, float]] | None = None,
+    ax: Axes | None = None,
+) -> Axes:
     """The step N where ‖A‖_F/n ≤ ‖B‖_F/m first held (Algorithm 1), against width n.
 
     Stable-LoRA Section 4 needs N·γ[1−λ] to drop, i.e. N = Θ(log n) at fixed λ; the legend
     gives each config's least-squares slope of N on log₂ n (steps per doubling of n).
-    Configs are told apart by colour, line style and marker, so identical curves show.
+    theory's stop law (``stop_law_curve``) is drawn thin and grey through each config's
+    points. Configs are told apart by colour, line style and marker, so identical curves
+    show.
 
     Args:
         table: ``stop_table(stops)``.
+        laws: ``stop_laws(configs)``: theory's (drop, a, λ) per config, or ``None``.
         ax: axes to draw on (new ones if ``None``).
 
     Returns:
@@ -319,6 +327,12 @@ def plot_stop_steps(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         ax.fill_between(d["width"], d["lo"], d["hi"], color=c, alpha=0.2, lw=0)
         ax.plot(d["width"], d["median"], ls=ls, marker=marker, color=c, ms=4, mfc="none",
                 label=label)
+        if laws and config in laws and len(d) >= 2:
+            law = stop_law_curve(d["width"].to_numpy(float), d["median"].to_numpy(float),
+                                 laws[config])
+            drawn = "theory's stop law" in ax.get_legend_handles_labels()[1]
+            ax.plot(d["width"], law, color="0.45", lw=0.9, zorder=1,
+                    label=None if drawn else "theory's stop law")
     if fired.empty:
         ax.text(0.5, 0.5, "stop condition never fired", transform=ax.transAxes,
                 ha="center", va="center")

@@ -222,7 +222,7 @@ def _shrink_title(configs: pd.DataFrame | None, config: str) -> str:
 def draw_norms(sweep: Results, notes: list[str]) -> list[Drawn]:
     """Plot 4: ‖A‖_F/n and ‖B‖_F/m over steps per config; the stop step against n."""
     from figures._plot_sweep import plot_norms, plot_stop_steps
-    from figures._tidy_sweep import norm_curves, shrink_families, stop_table
+    from figures._tidy_sweep import norm_curves, shrink_families, stop_laws, stop_table
 
     out = []
     stops = sweep.get("stops.csv")
@@ -250,7 +250,9 @@ def draw_norms(sweep: Results, notes: list[str]) -> list[Drawn]:
         notes.append(sweep.why_absent("stops.csv"))
     else:
         fig = _figure(1, panel=(4.0, 3.0))
-        plot_stop_steps(stops_t, ax=fig.add_subplot())
+        configs = sweep.get("configs.csv")
+        laws = stop_laws(configs) if configs is not None else None
+        plot_stop_steps(stops_t, laws=laws, ax=fig.add_subplot())
         out.append(Drawn("stop_steps", fig, "Norm dynamics", "Stable-LoRA stop step N against n"))
     return out
 

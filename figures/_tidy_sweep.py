@@ -230,3 +230,65 @@ def shrink_families(configs: pd.DataFrame) -> list[str]:
         family = configs[keys == key].assign(_s=shrink[keys == key])
         order += [c for c in family.sort_values("_s")["config"] if c not in order]
     return order
+
+
+def stop_laws(configs: pd.DataFrame) -> dict[str, tuple[float, float, float]]:
+    """theory's stop law per shrinking config of configs.csv: (drop, b_growth, λ).
+
+    Asks ``theory.predict`` with the config's exact exponents and its shrink mode
+    (``Prediction.stop_law``: N·ln(1/(1−λ)) + a·ln N = drop·ln n + O(1)); configs whose
+    stop theory does not predict, or with an exponent missing, are left out.
+    """
+    from fractions import Fraction
+
+    import pandas as pd
+
+    from theory import TheoryError, predict
+
+    def exp(value: float) -> str:
+        return "-oo" if math.isinf(value) else str(Fraction(value).limit_denominator(1000))
+
+    out = {}
+    for r in configs.itertuples(index=False):
+        values = (r.eta_exp, r.s_exp, r.A0Z_exp, r.B0_exp, r.etaB_exp)
+        if pd.isna(r.shrink) or bool(r.fresh_batches) or any(pd.isna(v) for v in values):
+            continue
+        try:
+            p = predict(exp(r.eta_exp), exp(r.s_exp), exp(r.A0Z_exp), exp(r.B0_exp),
+                        eta_B=exp(r.etaB_exp), optimizer=r.optimizer,
+                        shrink="stop" if bool(r.stop_condition) else "nostop")
+        except TheoryError:
+            continue
+        if p.stop_law is not None:
+            out[r.config] = (float(p.stop_law.drop), float(p.stop_law.b_growth), float(r.shrink))
+    return out
+
+
+def stop_law_curve(widths: np.ndarray, medians: np.ndarray,
+                   law: tuple[float, float, float]) -> np.ndarray:
+    """N(n) from theory's stop law through the measured stop steps.
+
+    Solves N·ln(1/(1−λ)) + a·ln N = drop·ln n + C for N at every width (bisection: the
+    left side increases with N), with C the mean of the left side at the measured medians,
+    so only the O(1) offset is taken from the data, as ``theory_line`` does for c.
+
+    Args:
+        widths: widths n, shape (k,).
+        medians: measured median stop steps there, shape (k,), ≥ 1.
+        law: (drop, a, λ) from ``stop_laws``.
+
+    Returns:
+        The law's N at ``widths``, shape (k,).
+    """
+    drop, a, lam = law
+    rate = -math.log1p(-lam)
+    medians = np.asarray(medians, dtype=float)
+    log_n = np.log(np.asarray(widths, dtype=float))
+    c = float(np.mean(rate * medians + a * np.log(medians) - drop * log_n))
+    target = drop * log_n + c
+    lo, hi = np.full_like(target, 1e-9), np.full_like(target, 1e6)
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        below = rate * mid + a * np.log(mid) < target
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return (lo + hi) / 2

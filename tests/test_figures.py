@@ -211,6 +211,28 @@ def test_theory_line_has_the_predicted_slope_through_the_data() -> None:
     assert np.mean(np.log(line)) == pytest.approx(np.mean(np.log(y)))
 
 
+def test_stop_law_curve_solves_theorys_law_through_the_data() -> None:
+    from figures._tidy_sweep import stop_law_curve, stop_laws
+
+    configs = pd.DataFrame([
+        {"config": "shrink", "optimizer": "adam", "eta_exp": -1.5, "etaB_exp": -1.5,
+         "s_exp": 2.0, "A0Z_exp": 0.0, "B0_exp": -math.inf, "shrink": 0.2,
+         "stop_condition": True, "fresh_batches": False},
+        {"config": "plain", "optimizer": "adam", "eta_exp": -1.5, "etaB_exp": -1.5,
+         "s_exp": 2.0, "A0Z_exp": 0.0, "B0_exp": -math.inf, "shrink": np.nan,
+         "stop_condition": True, "fresh_batches": False},
+    ])
+    laws = stop_laws(configs)
+    assert laws == {"shrink": (1.0, 1.0, 0.2)}  # drop 1, B_t ∝ t, λ = 0.2; no law unshrunk
+    n = np.array([256.0, 1024.0, 4096.0, 16384.0])
+    exact = np.array([16.0, 21.0, 27.0, 32.0])
+    curve = stop_law_curve(n, exact, laws["shrink"])
+    rate = -math.log1p(-0.2)
+    lhs = rate * curve + np.log(curve) - np.log(n)  # the law: constant across widths
+    assert np.ptp(lhs) == pytest.approx(0.0, abs=1e-9)
+    assert np.mean(rate * exact + np.log(exact) - np.log(n)) == pytest.approx(lhs[0])
+
+
 def test_representative_steps_keep_ends_and_spread_in_log() -> None:
     assert figures.representative_steps(range(1, 1001), k=4) == [1, 10, 100, 1000]
     assert figures.representative_steps([5, 1, 5], k=4) == [1, 5]
