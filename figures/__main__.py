@@ -24,7 +24,7 @@ Figures (file stems):
                       (agree / disagree / n/a), γ̂ (γ) and the 95% interval written in
   agreement_steps     the verdict of every config × quantity × recorded step
   norms, stop_steps   ‖A‖_F/n and ‖B‖_F/m over steps with and without shrinkage λ;
-                      the Stable-LoRA stop step N against n
+                      the Stable-LoRA stop step N against n, theory's stop law
   toymodel            test loss over η × σ for Init[A] and Init[AB], the improvement
                       ratio (L_A − L_AB)/L_A, convergence curves (ICML paper Fig. 2)
   toymodel_stable     Stable-LoRA against the best-σ Init[A] over η × λ, and curves
