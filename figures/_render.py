@@ -253,7 +253,8 @@ def draw_norms(sweep: Results, notes: list[str]) -> list[Drawn]:
         configs = sweep.get("configs.csv")
         laws = stop_laws(configs) if configs is not None else None
         plot_stop_steps(stops_t, laws=laws, ax=fig.add_subplot())
-        out.append(Drawn("stop_steps", fig, "Norm dynamics", "Stable-LoRA stop step N against n, theory's stop law through it"))
+        out.append(Drawn("stop_steps", fig, "Norm dynamics",
+                         "Stable-LoRA stop step N against n, theory's stop law through it"))
     return out
 
 
