@@ -5,8 +5,9 @@ is met when N·ln(1/(1−λ)) + a·ln N = drop·ln n + O(1), so dN/d ln n = drop
 a/N). This crossover sits at τ* = 0, outside what a power law t* = K·n^τ resolves, and its
 O(1) offset is a Θ-constant; its slope in ln n is theory's to give and is what is measured:
 the least-squares slope of each width's median stop step on ln n, with a 95% interval from
-resampling the seeds of every width (as the exponent fits do), against the predicted slope
-at the measured mean stop step.
+resampling the seeds of every width (as the exponent fits do) and, since the condition is
+checked once per step, the crossing within its step (N − 1, N], against the predicted
+slope at the measured mean stop step.
 """
 
 from __future__ import annotations
@@ -97,8 +98,10 @@ def measure_stop_slope(
     medians = np.array([np.median(s) for s in stopped])
     rng = np.random.default_rng(zlib.crc32(key.encode()))
     boot = np.empty(n_boot)
-    for i in range(n_boot):
-        boot[i] = _slope(x, np.array([np.median(rng.choice(s, s.size)) for s in stopped]))
+    for i in range(n_boot):  # the crossing lies in (N − 1, N]: resample it there too
+        boot[i] = _slope(x, np.array([
+            np.median(rng.choice(s, s.size) - rng.random(s.size)) for s in stopped
+        ]))
     low, high = np.percentile(boot, [2.5, 97.5])
     growth: list[float] = []
     for b, stop in zip(b_rms or [], medians, strict=False):
