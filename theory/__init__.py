@@ -3,7 +3,7 @@
 from ._catalogue import Claim, ClaimResult, Statement, StatementResult, catalogue, prove
 from ._maxplus import NEG_INF, GammaExpr, contract, exact, gamma_of_sum, gmax
 from ._parse import parse_constraint, parse_expr, parse_system
-from ._predict import KEYS, OPTIMIZERS, Prediction, classify, predict
+from ._predict import KEYS, OPTIMIZERS, Prediction, StopLaw, classify, predict
 from ._solver import Cell, Constraint, Implication, System, implies, satisfiable, solve
 from ._sympy import from_sympy, system_from_sympy, to_latex, to_sympy
 from ._time import TIME_SUMS, Crossover, Term, crossovers
@@ -11,6 +11,7 @@ from .errors import (
     NullableConflictError,
     TheoryError,
     TheoryInputError,
+    TheoryLimitError,
     TheoryParseError,
     UnknownStatementError,
 )
@@ -31,10 +32,12 @@ __all__ = [
     "Prediction",
     "Statement",
     "StatementResult",
+    "StopLaw",
     "System",
     "Term",
     "TheoryError",
     "TheoryInputError",
+    "TheoryLimitError",
     "TheoryParseError",
     "UnknownStatementError",
     "catalogue",
