@@ -2,6 +2,7 @@
 
 import random
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,3 +24,14 @@ def seed_everything() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def results(tmp_path: Path) -> Path:
+    """A results/ directory with both producers' synthetic files (tests/test_figures.py)."""
+    from test_figures import write_toymodel, write_width_sweep
+
+    rng = np.random.default_rng(0)
+    write_width_sweep(tmp_path / "results" / "width_sweep", rng)
+    write_toymodel(tmp_path / "results" / "toymodel", rng)
+    return tmp_path / "results"

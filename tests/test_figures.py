@@ -121,15 +121,6 @@ def write_toymodel(d: Path, rng: np.random.Generator) -> None:
 
 
 @pytest.fixture
-def results(tmp_path: Path) -> Path:
-    """A results/ directory with both producers' files."""
-    rng = np.random.default_rng(0)
-    write_width_sweep(tmp_path / "results" / "width_sweep", rng)
-    write_toymodel(tmp_path / "results" / "toymodel", rng)
-    return tmp_path / "results"
-
-
-@pytest.fixture
 def sweep(results: Path) -> figures.Results:
     return figures.load_results(results / "width_sweep", "width_sweep")
 

@@ -13,23 +13,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from test_figures import write_toymodel, write_width_sweep  # noqa: E402
 
 import figures._render as render_mod  # noqa: E402
 from atomicfile import directory_lock  # noqa: E402
 from figures.__main__ import main  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def results(tmp_path: Path) -> Path:
-    rng = np.random.default_rng(0)
-    write_width_sweep(tmp_path / "results" / "width_sweep", rng)
-    write_toymodel(tmp_path / "results" / "toymodel", rng)
-    return tmp_path / "results"
 
 
 def _one_line(capsys: pytest.CaptureFixture) -> str:
