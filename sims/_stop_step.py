@@ -97,11 +97,13 @@ def measure_stop_slope(
     x = np.log(np.asarray(widths, dtype=float))
     medians = np.array([np.median(s) for s in stopped])
     rng = np.random.default_rng(zlib.crc32(key.encode()))
-    boot = np.empty(n_boot)
-    for i in range(n_boot):  # the crossing lies in (N − 1, N]: resample it there too
-        boot[i] = _slope(x, np.array([
-            np.median(rng.choice(s, s.size) - rng.random(s.size)) for s in stopped
-        ]))
+    # (n_boot, W) resampled medians; the crossing lies in (N − 1, N]: resampled there too
+    resampled = np.stack([
+        np.median(rng.choice(s, (n_boot, s.size)) - rng.random((n_boot, s.size)), axis=1)
+        for s in stopped
+    ], axis=1)
+    xc = x - x.mean()
+    boot = (resampled - resampled.mean(axis=1, keepdims=True)) @ xc / (xc * xc).sum()
     low, high = np.percentile(boot, [2.5, 97.5])
     growth: list[float] = []
     for b, stop in zip(b_rms or [], medians, strict=False):
