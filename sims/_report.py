@@ -89,10 +89,13 @@ def format_report(
             lines.append(f"   stop step (median over seeds): {text}")
         lines.append("  step " + "".join(f"{_HEAD[q]:>{_CELL}}" for q in QUANTITIES))
         counts = {"agree": 0, "disagree": 0, "n/a": 0}
-        for step, group in rows.groupby("step", sort=True):
+        by_step: dict[int, dict[str, dict]] = {}
+        for row in rows.to_dict("records"):  # one pass, no per-cell DataFrame lookups
+            by_step.setdefault(row["step"], {}).setdefault(row["quantity"], row)
+        for step, group in sorted(by_step.items()):
             cells = []
             for q in QUANTITIES:
-                row = group[group["quantity"] == q].iloc[0]
+                row = group[q]
                 counts[row["verdict"]] += 1
                 pred = _short(row["gamma_pred"])
                 mark = f"{_MARK[row['verdict']]} {_REGIME.get(row['regime'], '?')}"
