@@ -113,3 +113,31 @@ def test_overflowed_adam_state_is_divergence_though_the_loss_is_finite():
     assert (unit.stats[:, 1:, 1] == 0).all()  # δ₂ vanishes: what once read as γ̂ = −∞
     assert unit.diverged.tolist() == [[False, True, True]] * 2
     assert not units[CONFIGS[0].name].diverged.any()
+
+
+@pytest.mark.parametrize("size", [1, 2])
+def test_seed_groups_give_every_seed_the_same_numbers(size):
+    # run_width trains the seeds in cache-sized groups; a seed's arithmetic must not
+    # depend on which seeds share its tensor program, bit for bit (byte-identical files)
+    settings = validate_settings(SweepSettings(**{**SETTINGS.__dict__, "seeds": 3}))
+    whole = run_width(CONFIGS, settings, 48, seeds_at_once=3)
+    ticks = []
+    grouped = run_width(CONFIGS, settings, 48, seeds_at_once=size,
+                        on_step=lambda: ticks.append(1))
+    assert len(ticks) == settings.steps  # progress counts the width's steps once
+    for name, unit in whole.items():
+        for field in ("stats", "diverged", "traj", "stable", "stop_step"):
+            np.testing.assert_array_equal(getattr(grouped[name], field), getattr(unit, field))
+
+
+def test_seed_groups_fit_the_cache_on_the_cpu_only(monkeypatch):
+    import sims._probe as probe
+
+    settings = validate_settings(SweepSettings())  # 8 seeds, r = b = 4, float32
+    monkeypatch.setattr(probe, "_last_level_cache_bytes", lambda: 32 * 2**20)
+    per_seed = probe.step_bytes_per_seed(settings, 16384, 16384, 9, 4)
+    assert 20 * 2**20 < per_seed < 24 * 2**20  # the suite's largest width: 22 MB a seed
+    assert probe.seeds_per_group(settings, 16384, 9, "cpu") == 1
+    assert probe.seeds_per_group(settings, 4096, 9, "cpu") == 4
+    assert probe.seeds_per_group(settings, 256, 9, "cpu") == 8
+    assert probe.seeds_per_group(settings, 16384, 9, "cuda") == 8
