@@ -174,16 +174,21 @@ def step_bytes_per_seed(settings: SweepSettings, n: int, m: int, configs: int, i
     return item * (configs * (4 * r * n + 4 * r * m + b * m) + b * n + b * m)
 
 
-def seeds_per_group(settings: SweepSettings, n: int, configs: int, device: str) -> int:
+def seeds_per_group(
+    settings: SweepSettings, n: int, configs: int, device: str, threads: int = 1
+) -> int:
     """How many seeds :func:`run_width` trains as one tensor program on ``device``.
 
-    On the CPU, as many as keep one step's working set within 3/4 of the last-level
-    cache: every pass after the first then reads from the cache instead of memory (at
-    n = 16384, 9 configurations: 22 MB a seed; one seed at a time runs a step ≈ 20% faster
-    than all 8 seeds at once on a 32 MB L3). Every seed's numbers are the same whichever
-    seeds share the program (tested), so the grouping is a matter of speed only.
+    On the CPU with one thread, as many as keep one step's working set within 3/4 of the
+    last-level cache: every pass after the first then reads from the cache instead of
+    memory (at n = 16384, 9 configurations: 22 MB a seed; one seed at a time, 100 steps
+    took 2.21 s instead of 2.71 s, medians of 8 interleaved runs, 32 MB L3). With several
+    threads every op is split between them, and 8 times as many ops, 8 times smaller,
+    wait at 8 times as many barriers: 1.4–4.0 s against 1.6–2.4 s on 2 threads, so all
+    seeds run at once there. Every seed's numbers are the same whichever seeds share the
+    program (tested), so the grouping is a matter of speed only.
     """
-    if device != "cpu":
+    if device != "cpu" or threads > 1:
         return settings.seeds
     item = 8 if settings.dtype == "float64" else 4
     per_seed = step_bytes_per_seed(settings, n, settings.m_at(n), configs, item)
@@ -211,13 +216,16 @@ def run_width(
         n: the input width.
         device: torch device string.
         on_step: called once per optimizer step of the whole width (progress bars).
-        seeds_at_once: seeds per group (default: what fits the CPU's cache).
+        seeds_at_once: seeds per group (default: :func:`seeds_per_group`).
 
     Returns:
         One ``UnitResult`` per configuration name, seeds in order.
     """
+    import torch
+
     seeds = [settings.seed + i for i in range(settings.seeds)]
-    size = seeds_at_once or seeds_per_group(settings, n, len(configs), device)
+    threads = torch.get_num_threads()
+    size = seeds_at_once or seeds_per_group(settings, n, len(configs), device, threads)
     groups = [seeds[i : i + size] for i in range(0, len(seeds), size)]
     if len(groups) == 1:
         return _run_seeds(configs, settings, n, seeds, device, on_step)

@@ -130,7 +130,7 @@ def test_seed_groups_give_every_seed_the_same_numbers(size):
             np.testing.assert_array_equal(getattr(grouped[name], field), getattr(unit, field))
 
 
-def test_seed_groups_fit_the_cache_on_the_cpu_only(monkeypatch):
+def test_seed_groups_fit_the_cache_on_one_cpu_thread_only(monkeypatch):
     import sims._probe as probe
 
     settings = validate_settings(SweepSettings())  # 8 seeds, r = b = 4, float32
@@ -141,3 +141,4 @@ def test_seed_groups_fit_the_cache_on_the_cpu_only(monkeypatch):
     assert probe.seeds_per_group(settings, 4096, 9, "cpu") == 4
     assert probe.seeds_per_group(settings, 256, 9, "cpu") == 8
     assert probe.seeds_per_group(settings, 16384, 9, "cuda") == 8
+    assert probe.seeds_per_group(settings, 16384, 9, "cpu", threads=2) == 8
