@@ -24,7 +24,7 @@ class ExponentFit:
     n_widths: int  # widths that had at least one usable seed
 
 
-def _slope(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def ls_slope(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Least-squares slope of y on x along the last axis; y may carry leading dims."""
     xc = x - x.mean()
     return ((y - y.mean(axis=-1, keepdims=True)) * xc).sum(axis=-1) / (xc * xc).sum()
@@ -65,10 +65,10 @@ def fit_exponent(
         [lv[rng.integers(0, lv.size, size=(n_boot, lv.size))].mean(axis=1) for lv in logs],
         axis=1,
     )  # (n_boot, W)
-    slopes = _slope(x, boot)
+    slopes = ls_slope(x, boot)
     low, high = np.quantile(slopes, [0.025, 0.975])
     local = tuple(float(d) for d in np.diff(y) / np.diff(x))
-    return ExponentFit(float(_slope(x, y)), float(low), float(high), local, len(used))
+    return ExponentFit(float(ls_slope(x, y)), float(low), float(high), local, len(used))
 
 
 def verdict(fit: ExponentFit, gamma_pred: float | None) -> str:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._crossover import Bend
-from ._fit import TOLERANCE, ExponentFit
+from ._fit import TOLERANCE, ExponentFit, ls_slope
 
 REGIMES = ("asymptotic", "crossover", "converged", "transient", "outside")
 _BIG = 700.0  # |log K| standing in for ±∞ (a bend entirely outside the window)
@@ -68,8 +68,7 @@ def residual_exponent(widths: list[int], ratios: list[np.ndarray]) -> tuple[floa
         return math.nan, math.nan
     x = np.log([w for w, _ in used])
     y = np.array([lr.mean() for _, lr in used])
-    xc = x - x.mean()
-    return float((xc * (y - y.mean())).sum() / (xc * xc).sum()), float(np.exp(y.min()))
+    return float(ls_slope(x, y)), float(np.exp(y.min()))
 
 
 def is_converged(slope: float, smallest: float) -> bool:
@@ -127,9 +126,7 @@ def band(widths: list[int], t: int, bends: list[tuple[Bend, float]]) -> CellRegi
     chain = _chain(bends)
     parts = np.stack([lp + b * log_n + a * math.log(t) for lp, b, a in chain])  # (J, W)
     dominant = parts.argmax(axis=0)
-    y = model_log_rms(widths, t, bends)
-    xc = log_n - log_n.mean()
-    slope = float((xc * (y - y.mean())).sum() / (xc * xc).sum())
+    slope = float(ls_slope(log_n, model_log_rms(widths, t, bends)))
     mid = chain[int(dominant[len(widths) // 2])][1]
     if abs(slope - mid) <= TOLERANCE:
         return CellRegime("asymptotic", mid)
@@ -248,6 +245,8 @@ def stop_lag(
         return None
     x = np.log(np.asarray(widths, dtype=float))
     xc = x - x.mean()
+    # Σ xc·log(lag) / Σ xc², not ls_slope: the same slope (Σ xc = 0), kept in this form so
+    # summary.csv keeps its bytes across versions
     shift = float((xc * np.log(lag)).sum() / (xc * xc).sum())
     if abs(shift) <= TOLERANCE:
         return CellRegime("asymptotic", gamma_after)
@@ -304,8 +303,7 @@ def shrink_decay(
     parts = np.stack([log_p0 + b_remnant * log_n, log_p1 + b_learned * log_n])  # (2, W)
     top = parts.max(axis=0)
     y = top + np.log(np.exp(parts - top).sum(axis=0))  # the linear sum of aligned terms
-    xc = log_n - log_n.mean()
-    slope = float((xc * (y - y.mean())).sum() / (xc * xc).sum())
+    slope = float(ls_slope(log_n, y))
     mid = (b_remnant, b_learned)[int(parts[:, len(widths) // 2].argmax())]
     if abs(slope - mid) <= TOLERANCE:
         return CellRegime("asymptotic", mid)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._fit import ls_slope
+
 
 @dataclass(frozen=True)
 class StopSlope:
@@ -30,13 +32,14 @@ class StopSlope:
     ci_high: float
     medians: tuple[float, ...]  # per width, the median stop step over stopped seeds
     growth: tuple[float, ...] = ()  # per width, B_t's measured t-exponent up to its stop
+    with_growth: float = math.nan  # the law's slope with the mean measured growth for a
 
     @property
     def verdict(self) -> str:
         """``agree`` when the seed-bootstrap interval covers the predicted slope."""
         return "agree" if self.ci_low <= self.predicted <= self.ci_high else "disagree"
 
-    def reason(self, widths: list[int], drop: float, shrink: float) -> str:
+    def reason(self, widths: list[int]) -> str:
         """The stop steps, the measured slope and theory's; with B_t's measured growth
         exponent â over the stop steps, the slope theory's law gives with â for a."""
         text = (
@@ -46,19 +49,12 @@ class StopSlope:
             f"at N̄ = {np.mean(self.medians):.1f} (→ {self.limit:.2f} as n → ∞)"
         )
         if self.growth:
-            a = float(np.mean(self.growth))
-            with_a = drop / (-math.log1p(-shrink) + a / float(np.mean(self.medians)))
             text += (
                 f"; B_t grew as t^{self.growth[0]:.2f} (n = {widths[0]}) … "
                 f"t^{self.growth[-1]:.2f} (n = {widths[-1]}) from N/2 to N, not t^1: "
-                f"with a = {a:.2f} the law gives {with_a:.2f}"
+                f"with a = {np.mean(self.growth):.2f} the law gives {self.with_growth:.2f}"
             )
         return text
-
-
-def _slope(x: np.ndarray, y: np.ndarray) -> float:
-    xc = x - x.mean()
-    return float((xc * (y - y.mean())).sum() / (xc * xc).sum())
 
 
 def measure_stop_slope(
@@ -102,8 +98,7 @@ def measure_stop_slope(
         np.median(rng.choice(s, (n_boot, s.size)) - rng.random((n_boot, s.size)), axis=1)
         for s in stopped
     ], axis=1)
-    xc = x - x.mean()
-    boot = (resampled - resampled.mean(axis=1, keepdims=True)) @ xc / (xc * xc).sum()
+    boot = ls_slope(x, resampled)
     low, high = np.percentile(boot, [2.5, 97.5])
     growth: list[float] = []
     for b, stop in zip(b_rms or [], medians, strict=False):
@@ -111,13 +106,17 @@ def measure_stop_slope(
         with np.errstate(divide="ignore"):
             log_b = np.log(b[:, window]).mean(axis=0)
         if len(window) >= 2 and np.isfinite(log_b).all():
-            growth.append(_slope(np.log([record[i] - 1.0 for i in window]), log_b))
+            growth.append(float(ls_slope(np.log([record[i] - 1.0 for i in window]), log_b)))
+    n_bar = float(medians.mean())
+    growth_all = tuple(growth) if len(growth) == len(widths) else ()
     return StopSlope(
-        predicted=law.slope(shrink, float(medians.mean())),  # type: ignore[attr-defined]
+        predicted=law.slope(shrink, n_bar),  # type: ignore[attr-defined]
         limit=float(law.drop) / -math.log1p(-shrink),  # type: ignore[attr-defined]
-        slope=_slope(x, medians),
+        slope=float(ls_slope(x, medians)),
         ci_low=float(low),
         ci_high=float(high),
         medians=tuple(float(m) for m in medians),
-        growth=tuple(growth) if len(growth) == len(widths) else (),
+        growth=growth_all,
+        with_growth=law.slope(shrink, n_bar, float(np.mean(growth_all)))  # type: ignore[attr-defined]
+        if growth_all else math.nan,
     )

@@ -280,8 +280,7 @@ def _stop_row(
         "t_min": min(measured.medians) if measured is not None else np.nan,
         "t_max": max(measured.medians) if measured is not None else np.nan,
         "verdict": measured.verdict if measured is not None else "not located",
-        "reason": measured.reason(widths, float(law.drop), config.shrink)
-        if measured is not None
+        "reason": measured.reason(widths) if measured is not None
         else "fewer than three widths where a seed stopped",
     }
 

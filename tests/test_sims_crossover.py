@@ -294,7 +294,8 @@ def test_stop_slope_recovers_the_law_and_b_growth():
                              record=record)
     assert got.verdict == "agree", got
     assert got.growth == pytest.approx([0.7] * len(WIDTHS), abs=1e-9)
-    assert "t^0.70" in got.reason(WIDTHS, 1.0, lam)
+    assert "t^0.70" in got.reason(WIDTHS)
+    assert got.with_growth == pytest.approx(law.slope(lam, np.mean(got.medians), 0.7))
     wrong = measure_stop_slope(WIDTHS, stops, StopLaw(Fraction(2), Fraction(1)), lam,
                                n_boot=300, key="t")
     assert wrong.verdict == "disagree" and wrong.growth == ()

@@ -115,11 +115,13 @@ class StopLaw:
     drop: Fraction
     b_growth: Fraction
 
-    def slope(self, lam: float, n_stop: float) -> float:
-        """dN/d ln n at stop step ``n_stop`` for shrink ratio ``lam`` ∈ (0, 1)."""
+    def slope(self, lam: float, n_stop: float, b_growth: float | None = None) -> float:
+        """dN/d ln n at stop step ``n_stop`` for shrink ratio ``lam`` ∈ (0, 1); with
+        ``b_growth`` given, for that t-exponent of B_t instead of theory's (a measured one)."""
         import math
 
-        return float(self.drop) / (-math.log1p(-lam) + float(self.b_growth) / n_stop)
+        a = float(self.b_growth if b_growth is None else b_growth)
+        return float(self.drop) / (-math.log1p(-lam) + a / n_stop)
 
 
 @dataclass(frozen=True)
