@@ -277,6 +277,8 @@ def _run_seeds(
     from batchedoptim import make_optimizer
     from stablelora import stable_shrink_
 
+    from ._probe_kernel import ProbeGradients, loss_and_norms
+
     dtype = getattr(torch, settings.dtype)
     order = sorted(range(len(configs)), key=lambda c: configs[c].optimizer)
     configs = [configs[c] for c in order]
@@ -302,6 +304,8 @@ def _run_seeds(
         return torch.tensor(vals, dtype=dtype, device=device).view(1, C, 1, 1)
 
     s4 = col("s")
+    gradients = ProbeGradients((S, C, r, b, n, m), [c.at_width(n)["s"] for c in configs],
+                               dtype, device)
     eta_A, eta_B = col("eta_A"), col("eta_B")
     wd = torch.tensor([c.weight_decay for c in configs], dtype=dtype, device=device).view(
         1, C, 1, 1
@@ -329,7 +333,6 @@ def _run_seeds(
     shrunk = torch.zeros(T, S, C, dtype=torch.bool, device=device)  # A shrunk at step k
     # optimizer state (Adam's m, v) not finite at a recorded step: it stays so once it is
     bad_state = torch.zeros(K, S, C, dtype=torch.bool, device=device)
-    scale_grad = s4 / b  # dY = E / b, and every gradient carries one factor s
 
     SC = S * C
 
@@ -345,17 +348,13 @@ def _run_seeds(
 
     # Work buffers reused by every step: fresh multi-MB tensors each step would cost
     # page faults comparable to the arithmetic itself on the CPU.
-    buf_AZt = torch.empty(S, b, C * r, dtype=dtype, device=device)
-    buf_sAZt = torch.empty(S, C, b, r, dtype=dtype, device=device)
-    buf_gAZ = torch.empty(S, C, r, b, dtype=dtype, device=device)
-    buf_Et = torch.empty(SC, b, m, dtype=dtype, device=device)
-    buf_gBt = torch.empty(SC, r, m, dtype=dtype, device=device)
-    buf_BtdY = torch.empty(SC, r, b, dtype=dtype, device=device)
-    buf_gA = torch.empty(S, C * r, n, dtype=dtype, device=device)
     if settings.record:  # the recorded steps' buffers: pre-step copies, changes, δ's
         A_old, Bt_old, dBt = torch.empty_like(A), torch.empty_like(Bt), torch.empty_like(Bt)
-        buf_dAZt, buf_sdAZt = torch.empty_like(buf_AZt), torch.empty_like(buf_sAZt)
-        buf_dY, buf_delta = torch.empty_like(buf_Et), torch.empty_like(buf_Et)
+        buf_sAZt = torch.empty(S, C, b, r, dtype=dtype, device=device)
+        buf_dAZt = torch.empty(S, b, C * r, dtype=dtype, device=device)
+        buf_sdAZt = torch.empty_like(buf_sAZt)
+        buf_dY = torch.empty(SC, b, m, dtype=dtype, device=device)
+        buf_delta = torch.empty_like(buf_dY)
     if fresh[0]:
         z_host = torch.empty(S, n, b, dtype=dtype)
         buf_ZVt = torch.empty(S, b, k_teacher, dtype=dtype, device=device)
@@ -363,20 +362,8 @@ def _run_seeds(
         if fresh[0] and k > 1:  # drawn on the host (the generator's stream), then moved
             Zt.copy_(_fresh_z(seeds, n, b, k, dtype, out=z_host).transpose(-1, -2))
             Rt = _residual_t(Zt, U, V, k_teacher, out=(buf_ZVt, Rt))
-        AZt = az_t(A, buf_AZt)  # (S, C, b, r) (A_tZ)ᵀ
-        sAZt = torch.mul(AZt, s4, out=buf_sAZt)  # (s·A_tZ)ᵀ
-        Et = bmm(sAZt, Bt, out=buf_Et)  # (S, C, b, m) s·(A_tZ)ᵀ·Bᵀ
-        Et.sub_(Rt.unsqueeze(1))  # (Y − T)ᵀ
-        traj[k - 1, 0] = torch.linalg.vector_norm(Et, dim=(-2, -1)).square_() / (2 * b)
-        traj[k - 1, 1] = torch.linalg.vector_norm(A, dim=(-2, -1)) / n
-        traj[k - 1, 2] = torch.linalg.vector_norm(Bt, dim=(-2, -1)) / m
-        # s·dY = E·s/b: the factor goes on the small (r, b) operands, not on E (m, b)
-        gAZ = torch.mul(AZt.transpose(-1, -2), scale_grad, out=buf_gAZ)  # (S, C, r, b)
-        grad_Bt = bmm(gAZ, Et, out=buf_gBt)  # (s·dY·(AZ)ᵀ)ᵀ = s·AZ·dYᵀ
-        BtdY = bmm(Bt, Et.transpose(-1, -2), out=buf_BtdY)  # Bᵀ·(Y − T)
-        BtdY.mul_(scale_grad)  # s·Bᵀ·dY
-        grad_A = torch.bmm(BtdY.view(S, C * r, b), Zt, out=buf_gA)  # s·Bᵀ·dY·Zᵀ
-        grad_A = grad_A.view(S, C, r, n)
+        AZt, grad_A, grad_Bt, sq = gradients(A, Bt, Zt, Rt)  # (A_tZ)ᵀ (S, C, b, r), …
+        traj[k - 1] = loss_and_norms(sq, b, n, m)
         recording = k in record_index
         if recording:
             A_old.copy_(A)
@@ -394,6 +381,7 @@ def _run_seeds(
             dA = torch.sub(A, A_old, out=A_old)
             torch.sub(Bt, Bt_old, out=dBt)
             sdAZt = torch.mul(az_t(dA, buf_dAZt), s4, out=buf_sdAZt)  # (s·ΔA·Z)ᵀ
+            sAZt = torch.mul(AZt, s4, out=buf_sAZt)  # (s·A_tZ)ᵀ
             row = stats[record_index[k]]  # (S, C, 6)
             dY = bmm(sAZt, dBt, out=buf_dY)  # (S, C, b, m) δ₁ᵀ = (s·ΔB·A_tZ)ᵀ
             row[..., 0] = _rms(dY)

@@ -95,9 +95,9 @@ def settings_dict(settings: SweepSettings) -> dict:
 def numerics_version() -> str:
     """SHA-256 (16 hex digits) of the source that computes a unit's numbers.
 
-    sims/_probe.py, every module of ``batchedoptim`` and the modules defining
-    ``stablelora.init_lora_`` and ``stable_shrink_`` (found through the functions, so a
-    module rename does not break it). Any edit to them makes stored units stale.
+    sims/_probe.py, sims/_probe_kernel.py, every module of ``batchedoptim`` and the modules
+    defining ``stablelora.init_lora_`` and ``stable_shrink_`` (found through the functions,
+    so a module rename does not break it). Any edit to them makes stored units stale.
     """
     import hashlib
     import inspect
@@ -105,9 +105,9 @@ def numerics_version() -> str:
     import batchedoptim
     import stablelora
 
-    from . import _probe
+    from . import _probe, _probe_kernel
 
-    files = {Path(inspect.getsourcefile(_probe))}
+    files = {Path(inspect.getsourcefile(m)) for m in (_probe, _probe_kernel)}
     files |= set(Path(inspect.getsourcefile(batchedoptim)).parent.glob("*.py"))
     for fn in (stablelora.init_lora_, stablelora.stable_shrink_):
         files.add(Path(inspect.getsourcefile(inspect.unwrap(fn))))
