@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,15 +11,25 @@ from ._crossover import Bend, envelope
 from ._probe import QUANTITIES
 
 
+def _is_neg_inf(value: Any) -> bool:
+    """theory's −∞: its ``NEG_INF`` sentinel (``values="fraction"``) or sympy's ``-oo``."""
+    from theory import NEG_INF
+
+    return value is NEG_INF or bool(getattr(value, "is_infinite", False))
+
+
 def _float(value: Any) -> float | None:
-    """A theory exponent (sympy Rational, −∞ or None) as a float, None when unpredicted."""
-    return None if value is None else float(value)
+    """A theory exponent (Fraction, sympy Rational, −∞ or None) as a float, None when
+    unpredicted."""
+    if value is None:
+        return None
+    return -math.inf if _is_neg_inf(value) else float(value)
 
 
 def _exact(value: Any) -> str | None:
     if value is None:
         return None
-    return "-oo" if value.is_infinite else str(value)
+    return "-oo" if _is_neg_inf(value) else str(value)
 
 
 @dataclass(frozen=True)
@@ -35,7 +46,7 @@ class Prediction:
 
     case: str
     stable: bool
-    plain: Any  # theory.Prediction, shrink=None
+    plain: Any  # theory.Prediction, shrink=None (exponents as Fraction / theory.NEG_INF)
     after_stop: Any = None  # theory.Prediction with shrink="stop"/"nostop", or None
     reasons: dict[str, str] = field(default_factory=dict)
     bends: dict[str, tuple[Bend, ...]] = field(default_factory=dict)  # per quantity, τ ↑
@@ -106,12 +117,12 @@ def predict_config(config: ProbeConfig, m_exp: int = 1) -> Prediction:
         "optimizer": config.optimizer,
         "m_exp": m_exp,
     }
-    plain = predict(*args, **kwargs)
+    plain = predict(*args, **kwargs, values="fraction")  # exact, without importing sympy
     bends = bends_of(plain)
     if config.shrink is None:
         return Prediction(plain.case, bool(plain.stable), plain, None, dict(plain.reasons), bends)
     mode = "stop" if config.stop_condition else "nostop"
-    after = predict(*args, **kwargs, shrink=mode)
+    after = predict(*args, **kwargs, shrink=mode, values="fraction")
     return Prediction(after.case, bool(after.stable), plain, after, dict(after.reasons), bends)
 
 

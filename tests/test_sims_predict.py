@@ -23,3 +23,24 @@ def test_after_the_stop_the_stable_exponents_apply() -> None:
     after = pred.for_step(100, "after")
     assert after["dY"] == 0.0 and after["AtZ"] == -0.5
     assert pred.for_step(100, "mixed") is None
+
+
+def test_fraction_route_matches_the_sympy_route_for_the_default_suite(monkeypatch) -> None:
+    """predict_config asks theory for Fraction exponents (no sympy import); the floats, the
+    run.json strings and the bends are those of theory's sympy exponents."""
+    import theory
+    from sims import DEFAULT_SUITE
+
+    exact = {c.name: predict_config(c) for c in DEFAULT_SUITE}
+    plain_predict = theory.predict
+    monkeypatch.setattr(theory, "predict",
+                        lambda *a, values="sympy", **kw: plain_predict(*a, **kw))
+    for c in DEFAULT_SUITE:
+        p, q = exact[c.name], predict_config(c)
+        assert type(q.plain.gamma_t(0)["dY"]).__module__.startswith("sympy")
+        assert p.to_json() == q.to_json() and p.bends == q.bends
+        assert (p.case, p.stable, p.steady_from) == (q.case, q.stable, q.steady_from)
+        phases = ("none",) if c.shrink is None else ("before", "after", "mixed")
+        for step in range(1, 14):
+            for phase in phases:
+                assert p.for_step(step, phase) == q.for_step(step, phase)

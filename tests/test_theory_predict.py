@@ -194,3 +194,68 @@ def test_stable_is_for_t_at_least_1_and_stable_from_gives_the_first_stable_step(
     q = predict(-1, 0, "-oo", 0, eta_B=0)  # LoRA+ Init[B]: Θ(1) from the first update on
     assert q.stable and q.stable_from == 0
     assert predict(-1, 1, 1, 0).stable_from is None  # case 2: never
+
+
+FRACTION_CASES = [
+    (("-1/2", 0, 0, "-inf"), {}),
+    ((-1, 1, 1, 0), {}),
+    ((F(-3, 2), 2, 0, "-oo"), {"shrink": "stop"}),
+    ((F(-3, 2), 2, 0, "-oo"), {"shrink": "nostop"}),
+    (("-1/2", 0, 0, "-oo"), {"shrink": "stop", "optimizer": "adamw"}),
+    ((-1, 0, "-oo", 0), {"eta_B": 0}),
+    (("-1/2", 0, 0, "-inf"), {"optimizer": "sgd"}),
+    (("-1/2", 0, 0, "-inf"), {"optimizer": "sgd", "shrink": "stop"}),
+    (("1/2", -2, 0, "-inf"), {"optimizer": "adamw"}),
+    (("-1/2", 0, 0, "-inf"), {"optimizer": "signsgd"}),
+]
+
+
+def _same_exponents(exact_d, sympy_d):
+    """Fraction/NEG_INF values against sympy ones: the same numbers, the right types."""
+    import sympy
+
+    from theory import NEG_INF
+
+    assert exact_d.keys() == sympy_d.keys()
+    for k, v in exact_d.items():
+        w = sympy_d[k]
+        if w is None:
+            assert v is None
+        elif w == sympy.S.NegativeInfinity:
+            assert v is NEG_INF
+        else:
+            assert type(v) is Fraction and isinstance(w, sympy.Rational) and v == w
+
+
+@pytest.mark.parametrize(("args", "kw"), FRACTION_CASES)
+def test_fraction_values_are_the_sympy_values_without_sympy(args, kw):
+    """values="fraction" hands out the same exact exponents as the sympy default (twice in a
+    row, so nothing is left over from one call to the next)."""
+    for _ in range(2):
+        p, q = predict(*args, **kw), predict(*args, **kw, values="fraction")
+        assert q.to_json() == p.to_json()
+        assert (q.case, q.stable, q.steady_from, q.stable_from) == (
+            p.case, p.stable, p.steady_from, p.stable_from)
+        assert (q.reasons, q.overtaken_at, q.stop_law) == (p.reasons, p.overtaken_at, p.stop_law)
+        _same_exponents(q.gamma, p.gamma)
+        _same_exponents(q.gamma_step0, p.gamma_step0)
+        for t in range(10):
+            _same_exponents(q.gamma_t(t), p.gamma_t(t))
+            if "shrink" in kw:
+                _same_exponents(q.gamma_shrinking_t(t), p.gamma_shrinking_t(t))
+        assert q.breakpoints == p.breakpoints
+        assert all(q.terms(k) == p.terms(k) for k in KEYS)
+
+
+def test_fraction_values_do_not_import_sympy_and_bad_values_raise():
+    import subprocess
+    import sys
+
+    code = ("import sys; from theory import predict; "
+            "p = predict('-1/2', 0, 0, '-inf', shrink='stop', values='fraction'); "
+            "p.to_json(); print('sympy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+    with pytest.raises(TheoryInputError, match="'sympy' or 'fraction'"):
+        predict("-1/2", 0, 0, "-inf", values="float")

@@ -69,6 +69,20 @@ def _sympy_value(v: Value | None) -> Any:
     return sympy.Rational(v.numerator, v.denominator)  # type: ignore[union-attr]
 
 
+def _same_value(v: Value | None) -> Value | None:
+    return v
+
+
+# How predict() hands out its exponents: sympy (the default, what users see) or theory's own
+# exact values (Fraction, NEG_INF for −∞), which need no sympy import (sims/ uses them).
+VALUES = {"sympy": _sympy_value, "fraction": _same_value}
+
+
+def _value_str(v: Any) -> str:
+    """An exponent as ``"1/2"``, ``"0"`` or ``"-oo"``, from a sympy or a theory value."""
+    return "-oo" if v is NEG_INF or getattr(v, "is_infinite", False) else str(v)
+
+
 def _f(v: Value) -> str:
     return fmt_value(v)
 
@@ -131,8 +145,10 @@ class Prediction:
     ``gamma`` holds for t ≥ ``steady_from`` (the paper's t; ``None`` when that step is not
     a fixed number: after a shrink stop, or a recursion that grows); ``gamma_step0`` is t = 0
     (the simulations' step 1); ``gamma_t(t)`` gives any t (``transient`` holds the steps
-    before ``steady_from``). A value ``None`` means "not predictable by the γ-calculus"
-    (``reasons`` says why); ``to_json`` writes it as null. With a shrink mode,
+    before ``steady_from``). Exponents are sympy numbers (``Rational``, ``-oo``), or
+    ``Fraction`` and ``NEG_INF`` from ``predict(..., values="fraction")``. A value
+    ``None`` means "not predictable by the γ-calculus" (``reasons`` says why); ``to_json``
+    writes it as null. With a shrink mode,
     ``gamma_shrinking_t(t)`` is the prediction at a step t at which A is still being shrunk
     (the step's ΔA includes −λA_t).
 
@@ -208,7 +224,8 @@ class Prediction:
         return self._model().crossovers()
 
     def gamma_t(self, t: int) -> dict[str, Any]:
-        """The γ of each quantity at the paper's step t (sims step k = t + 1), as sympy.
+        """The γ of each quantity at the paper's step t (sims step k = t + 1), as sympy
+        (as Fraction/NEG_INF with ``values="fraction"``).
 
         Raises:
             TheoryInputError: t < 0.
@@ -239,8 +256,7 @@ class Prediction:
     def to_json(self) -> dict[str, Any]:
         """The ``predict --json`` object; exponents as strings ``"1/2"``, ``"0"``, ``"-oo"``."""
         def strs(d: dict[str, Any]) -> dict[str, str | None]:
-            return {k: None if v is None else ("-oo" if v.is_infinite else str(v))
-                    for k, v in d.items()}
+            return {k: None if v is None else _value_str(v) for k, v in d.items()}
 
         m = self.tau_model
         tau_part: dict[str, Any] = {} if m is None else {
@@ -310,6 +326,7 @@ def predict(
     m_exp: object = 1,
     dY_exp: object = 0,
     time_sum: str = "aligned",
+    values: str = "sympy",
 ) -> Prediction:
     """Predict γ of δ₁, δ₂, δ₃, ΔY, A_tZ, B_t (Stable-LoRA Eq. 1–6, ICML Eq. 3–5, 24–30).
 
@@ -342,15 +359,21 @@ def predict(
             papers' fixed-Z setting: Σ of t terms Θ(n^γ) is Θ(t·n^γ)) or ``"clt"``
             (independent random signs: Θ(t^{1/2}·n^γ)). Only ``gamma_tau`` and the τ
             outputs depend on it.
+        values: how the exponents come back: ``"sympy"`` (``Rational``, ``-oo``) or
+            ``"fraction"`` (``Fraction``, :data:`NEG_INF`; the same exact numbers without
+            importing sympy).
 
     Returns:
         A :class:`Prediction`.
 
     Raises:
         TypeError: a float exponent.
-        TheoryInputError: a non-rational exponent, an unknown optimizer, shrink mode or
-            time_sum.
+        TheoryInputError: a non-rational exponent, an unknown optimizer, shrink mode,
+            time_sum or values.
     """
+    if values not in VALUES:
+        raise TheoryInputError(f"unknown values {values!r}: use 'sympy' or 'fraction'")
+    convert = VALUES[values]
     if time_sum not in TIME_SUMS:
         raise TheoryInputError(f"unknown time_sum {time_sum!r}: use 'aligned' or 'clt'")
     if optimizer not in OPTIMIZERS:
@@ -388,7 +411,7 @@ def predict(
         reasons["case"] = (f"Stable-LoRA Sec. 3.2: γ[A₀Z] = {_f(c.A0Z)} vs γ[η_A] + 1 = "
                            f"{_f(vadd(c.etaA, Fraction(1)))}, γ[B₀] = {_f(c.B0)} vs γ[η_B] = "
                            f"{_f(c.etaB)}.")
-    gamma: dict[str, Any] = {k: _sympy_value(g0[k]) for k in KEYS}
+    gamma: dict[str, Value | None] = {k: g0[k] for k in KEYS}
     overtaken: dict[str, int | None] = {"AtZ": None, "Bt": None}
     for k, init in (("AtZ", c.A0Z), ("Bt", c.B0)):
         if gamma[k] is None and init is not NEG_INF:
@@ -434,17 +457,17 @@ def predict(
         transient = rows[:steady_from]
     else:
         transient = rows
-    by_t = tuple({k: _sympy_value(r[k]) for k in KEYS} for r in transient)
+    by_t = tuple({k: convert(r[k]) for k in KEYS} for r in transient)
     shrinking = None
     if shrink is not None:
         srows = shrinking_rows(c, rows)
         keep = len(srows) if not stationary else (plain_steady or 1) + 1
-        shrinking = tuple({k: _sympy_value(r[k]) for k in KEYS} for r in srows[:keep])
+        shrinking = tuple({k: convert(r[k]) for k in KEYS} for r in srows[:keep])
         reasons["while_shrinking"] = (
             "While A is still shrunk, the step's ΔA = −λA_t − η_A g_A includes the shrink: "
             "γ[ΔA Z] = max(γ[A_tZ], γ[η_A] + 1) enters δ₂ and δ₃ (see gamma_shrinking_t).")
-    return Prediction(case, stable, gamma, by_t[0], reasons, steady_from, by_t, shrinking,
-                      stable_from, model, overtaken, law)
+    return Prediction(case, stable, {k: convert(v) for k, v in gamma.items()}, by_t[0],
+                      reasons, steady_from, by_t, shrinking, stable_from, model, overtaken, law)
 
 
 def _stop_law(

@@ -10,7 +10,7 @@ grow with n: with m = n it reads (per entry) γ[A_t] ≤ γ[B_t], so A₀'s remn
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._maxplus import NEG_INF, Value, fmt_value, vadd, vmax
 
@@ -22,17 +22,13 @@ __all__ = ["shrink_prediction", "shrinking_rows"]
 _HALF = Fraction(1, 2)
 
 
-def _sym(v: Value) -> Any:
-    import sympy
-
-    if v is NEG_INF:
-        return sympy.S.NegativeInfinity
-    return sympy.Rational(v.numerator, v.denominator)  # type: ignore[union-attr]
-
-
 def shrink_prediction(
-    c: Config, last: dict[str, Value], mode: str, gamma: dict[str, Any], reasons: dict[str, str]
-) -> tuple[bool, dict[str, Any], None, Value | None]:
+    c: Config,
+    last: dict[str, Value],
+    mode: str,
+    gamma: dict[str, Value | None],
+    reasons: dict[str, str],
+) -> tuple[bool, dict[str, Value | None], None, Value | None]:
     """γ after the stop condition has fired (Stable-LoRA Sec. 4 bound on γ[A_N Z]).
 
     γ[A_NZ] = max(N·γ[1−λ] + γ[A₀Z], γ[η_A] + 1) with N·γ[1−λ] = L set by the stop
@@ -41,8 +37,9 @@ def shrink_prediction(
     updated in place.
 
     Returns:
-        (stable, gamma, steady_from, A0Z_after) with steady_from ``None``: the stop step
-        grows like log n, so no fixed step index is "after the stop" at every width.
+        (stable, gamma, steady_from, A0Z_after), gamma in exact values (Fraction, NEG_INF,
+        None), with steady_from ``None``: the stop step grows like log n, so no fixed step
+        index is "after the stop" at every width.
         A0Z_after is γ of A₀'s remnant times Z after the stop, the initialisation the
         recursion continues from (``None`` where ``delta1``, ``dY``, ``AtZ`` are not
         predictable).
@@ -78,7 +75,7 @@ def shrink_prediction(
     atz = vmax(vadd(remnant, _HALF), last["AZl"])
     d1 = vadd(c.s, c.etaB, last["gB"], atz)
     dy = vmax(d1, last["delta2"], last["delta3"])
-    out.update(AtZ=_sym(atz), delta1=_sym(d1), dY=_sym(dy))
+    out.update(AtZ=atz, delta1=d1, dY=dy)
     L = remnant - a0  # type: ignore[operator]
     caveat = (" Here γ[η_A] = γ[B_t]: whether ‖A‖_F/n ≤ ‖B‖_F/m is ever reached is decided by "
               "the Θ-constants, as the paper assumes it is." if learned_A == bB else "")
