@@ -79,3 +79,79 @@ def test_verdict_tolerance_is_point_one_outside_the_interval():
     assert verdict(fit, 0.56) == "disagree"
     wide = ExponentFit(0.0, -0.5, 0.5, (), 5)
     assert verdict(wide, 0.4) == "agree"  # inside the interval
+
+
+def _reference_fit(widths, values, n_boot, key):
+    """fit_exponent as first written: one ``rng.integers`` draw and one mean per width."""
+    import zlib
+
+    used = [(w, np.asarray(v, dtype=np.float64)) for w, v in zip(widths, values, strict=True)]
+    used = [(w, v) for w, v in used if v.size > 0]
+    if len(used) < 2:
+        return ExponentFit(math.nan, math.nan, math.nan, (), len(used))
+    if all((v == 0).all() for _, v in used):
+        return ExponentFit(-math.inf, -math.inf, -math.inf, (), len(used))
+    if any((v <= 0).any() for _, v in used):
+        return ExponentFit(math.nan, math.nan, math.nan, (), len(used))
+    x = np.log([w for w, _ in used])
+    logs = [np.log(v) for _, v in used]
+    y = np.array([lv.mean() for lv in logs])
+    rng = np.random.default_rng(zlib.crc32(key.encode()))
+    boot = np.stack(
+        [lv[rng.integers(0, lv.size, size=(n_boot, lv.size))].mean(axis=1) for lv in logs],
+        axis=1,
+    )
+    xc = x - x.mean()
+    slopes = ((boot - boot.mean(axis=-1, keepdims=True)) * xc).sum(axis=-1) / (xc * xc).sum()
+    low, high = np.quantile(slopes, [0.025, 0.975])
+    local = tuple(float(d) for d in np.diff(y) / np.diff(x))
+    gamma = float(((y - y.mean()) * xc).sum() / (xc * xc).sum())
+    return ExponentFit(gamma, float(low), float(high), local, len(used))
+
+
+def _bits(fit):
+    """A fit as bytes, so NaN == NaN and 0.0 != −0.0."""
+    import struct
+
+    floats = (fit.gamma_hat, fit.ci_low, fit.ci_high, *fit.local_slopes)
+    return struct.pack(f"{len(floats)}d", *floats), len(fit.local_slopes), fit.n_widths
+
+
+@pytest.mark.parametrize("seeds", [1, 2, 3, 4, 5, 8, 16, 32, 64, 128, 130])
+def test_fast_bootstrap_is_bit_for_bit_the_one_draw_per_width_route(seeds):
+    """The fast path (same power-of-two seed count everywhere) and the fallback give the
+    reference's numbers exactly: same draws, same order, same sums."""
+    rng = np.random.default_rng(seeds)
+    for case in range(12):
+        n_widths = [2, 3, 5, 7, 9, 40][case % 6]
+        widths = sorted(int(w) for w in rng.choice(np.arange(2, 10**5), n_widths, replace=False))
+        if case % 4 == 3:  # ragged: some widths lost seeds
+            sizes = [int(s) for s in rng.integers(0, seeds + 1, size=n_widths)]
+        else:
+            sizes = [seeds] * n_widths
+        values = [rng.lognormal(size=s) * 10.0 ** rng.uniform(-6, 6, size=s) for s in sizes]
+        if case == 5 and values[0].size:
+            values[0][0] = 0.0
+        n_boot = [10, 99, 1000][case % 3]
+        key = f"t|{seeds}|{case}"
+        assert _bits(fit_exponent(widths, values, n_boot=n_boot, key=key)) == _bits(
+            _reference_fit(widths, values, n_boot, key))
+
+
+def test_pow2_draws_and_pairwise_mean_are_numpys():
+    """The pieces of the fast path: the generator's draws and numpy's own mean."""
+    from sims._fit import _pairwise_mean, _pow2_draws
+
+    counts = np.random.default_rng(0).integers(1, 3000, size=20)
+    for seed, half in enumerate(counts):
+        for s in (2, 4, 8, 16, 32, 64, 128):
+            a, b = np.random.default_rng(seed), np.random.default_rng(seed)  # fresh, as in fits
+            count = 2 * int(half)
+            assert (_pow2_draws(a, s, count) == b.integers(0, s, size=count)).all()
+            assert a.integers(0, 2**62) == b.integers(0, 2**62)  # left in the same state
+    rng = np.random.default_rng(1)
+    for n in range(1, 129):
+        rows = rng.standard_normal((300, n)) * 10.0 ** rng.uniform(-8, 8, size=(300, n))
+        expected = rows.mean(axis=1)
+        got = _pairwise_mean(np.ascontiguousarray(rows.T))
+        assert got.tobytes() == expected.tobytes()
