@@ -109,6 +109,7 @@ class CrossoverFit:
 
 
 _GRID = 241  # candidate log n* per step, evenly spaced over the swept window
+_CHUNK = 8  # bootstrap resamples per block in locate (8·T·_GRID doubles)
 
 
 def locate(log_n: np.ndarray, log_y: np.ndarray, b_low: float, b_high: float) -> np.ndarray:
@@ -137,8 +138,15 @@ def locate(log_n: np.ndarray, log_y: np.ndarray, b_low: float, b_high: float) ->
     shape = shape - shape.mean(axis=-1, keepdims=True)
     y = log_y - log_y.mean(axis=-1, keepdims=True)  # (..., W)
     # Σ_w (y − shape_u)² with c eliminated, without a (..., U, W) array
-    sse = (shape * shape).sum(axis=-1) - 2 * y @ shape.T  # (..., U), up to Σ y²
-    best = sse.argmin(axis=-1)  # (...)
+    norm = (shape * shape).sum(axis=-1)  # (U,)
+    if y.ndim < 3:
+        best = (norm - 2 * y @ shape.T).argmin(axis=-1)  # (...), sse up to Σ y²
+    else:  # bootstrap (B, T, W): _CHUNK resamples at a time, so sse stays in cache
+        best = np.empty(y.shape[:-1], dtype=np.intp)  # (B, T)
+        for i in range(0, y.shape[0], _CHUNK):
+            sse = 2 * y[i:i + _CHUNK] @ shape.T  # (chunk, T, U): per (T, W) slice, as unchunked
+            np.subtract(norm, sse, out=sse)
+            best[i:i + _CHUNK] = sse.argmin(axis=-1)
     out = grid[best]
     return np.where((best == 0) | (best == _GRID - 1), np.nan, out)
 

@@ -72,6 +72,27 @@ def test_locate_finds_where_the_two_terms_are_equal():
     assert math.isnan(locate(log_n, -0.5 * log_n, -0.5, 0.0))  # slope −1/2: n* ≥ n_max
 
 
+@pytest.mark.parametrize("n_boot", [1, 7, 9, 100])
+def test_locate_in_blocks_is_each_resample_located_alone(n_boot):
+    """Bootstrap resamples are located a block at a time; every one lands exactly where it
+    lands on its own, and where the whole (B, T, U) array of the first version put it."""
+    log_n = np.log(np.asarray(WIDTHS, float))
+    logs = _two_terms(0.0, -1.0, 1.0, 0.02, 1.0, seed=n_boot)
+    rng = np.random.default_rng(n_boot)
+    boot = np.stack([lv[rng.integers(0, 8, size=(n_boot, 8))].mean(axis=1) for lv in logs],
+                    axis=-1)  # (B, T, W)
+    alone = np.stack([locate(log_n, boot[i], -1.0, 0.0) for i in range(n_boot)])
+    assert np.array_equal(locate(log_n, boot, -1.0, 0.0), alone, equal_nan=True)
+    grid = np.linspace(log_n[0], log_n[-1], 241)
+    shape = 0.5 * np.logaddexp(0.0 * log_n, 2 * grid[:, None] - 2 * log_n)  # b: −1 → 0
+    shape = shape - shape.mean(axis=-1, keepdims=True)
+    y = boot - boot.mean(axis=-1, keepdims=True)
+    best = ((shape * shape).sum(axis=-1) - 2 * y @ shape.T).argmin(axis=-1)
+    first = np.where((best == 0) | (best == 240), np.nan, grid[best])
+    assert np.isfinite(first).mean() > 0.5
+    assert np.array_equal(locate(log_n, boot, -1.0, 0.0), first, equal_nan=True)
+
+
 @pytest.mark.parametrize(("b_after", "tau"), [(F(-1, 2), F(1, 2)), (F(-1), F(1))])
 def test_fit_recovers_a_known_crossover_exponent(b_after, tau):
     K = 2.0 if tau == F(1, 2) else 0.02
