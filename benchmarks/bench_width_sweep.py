@@ -186,8 +186,10 @@ def compare_revisions(revs: list[str], threads: int, repeat: int, steps: int,
                 env = {**os.environ, "PYTHONPATH": str(tree)}
                 argv = [str(threads), str(steps), *map(str, record)]
                 done = subprocess.run([sys.executable, "-c", _SUITE_SNIPPET, *argv],
-                                      cwd=tree, env=env, check=True, capture_output=True,
-                                      text=True)
+                                      cwd=tree, env=env, capture_output=True, text=True)
+                if done.returncode != 0:
+                    sys.exit(f"the suite at {rev} failed (exit {done.returncode}):\n"
+                             + "\n".join(done.stderr.strip().splitlines()[-40:]))
                 names[rev], seconds = done.stdout.split()[-2:]
                 times[rev].append(float(seconds))
         commits = {rev: subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],

@@ -277,8 +277,9 @@ def _stop_row(
         "ci_high": np.nan,
         "K_hat": np.nan,
         "n_points": len(widths) if measured is not None else 0,
-        "t_min": min(measured.medians) if measured is not None else np.nan,
-        "t_max": max(measured.medians) if measured is not None else np.nan,
+        # steps are integers; a median over an even number of seeds may fall half-way
+        "t_min": math.floor(min(measured.medians)) if measured is not None else np.nan,
+        "t_max": math.ceil(max(measured.medians)) if measured is not None else np.nan,
         "verdict": measured.verdict if measured is not None else "not located",
         "reason": measured.reason(widths) if measured is not None
         else "fewer than three widths where a seed stopped",

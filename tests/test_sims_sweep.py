@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import sims._sweep as sweep_module
-from sims import ProbeConfig, SweepSettings, run_sweep
+from sims import ProbeConfig, SweepSettings, run_sweep, validate_settings
 
 SETTINGS = SweepSettings(
     widths=(32, 64, 128),
@@ -313,3 +313,29 @@ def test_checkpoints_come_every_30_s_unless_the_sweep_ends_sooner_or_they_cost_t
     assert not due(elapsed=40, since_write=40, write_cost=0, done=1, left=0)  # last group
     assert not due(elapsed=400, since_write=35, write_cost=5, done=1, left=1)  # > 10% of time
     assert due(elapsed=400, since_write=50, write_cost=5, done=1, left=1)
+
+
+def test_stop_row_spans_half_step_medians_with_whole_steps():
+    """A median over an even number of seeds can be 10.5; crossovers.csv's t_min/t_max are
+    Int64 steps, and a half step there crashed a sweep at a mid-run checkpoint."""
+    from sims import DEFAULT_SUITE
+    from sims._config import log_grid
+    from sims._predict import predict_config
+    from sims._probe import UnitResult
+    from sims._tables import _stop_row
+
+    config = next(c for c in DEFAULT_SUITE if c.name == "small_eta_shrink")
+    settings = validate_settings(SweepSettings(seeds=4, steps=64, record=log_grid(64)))
+    widths = [256, 512, 1024]
+    K = len(settings.record)
+    units = {
+        (config.name, w): UnitResult(
+            stats=np.ones((4, K, 6)), diverged=np.zeros((4, K), bool),
+            traj=np.ones((4, 64, 3)), stable=np.zeros((4, 64), bool),
+            stop_step=np.array([10, 11, 10, 11]) + 2 * i,
+        )
+        for i, w in enumerate(widths)
+    }
+    row = _stop_row(config, settings, widths, units, predict_config(config))
+    assert (row["t_min"], row["t_max"]) == (10, 15)  # medians 10.5, 12.5, 14.5
+    assert pd.Series([row["t_min"], row["t_max"]]).astype("Int64").tolist() == [10, 15]
