@@ -64,7 +64,6 @@ def measurements_frame(
     configs: list[ProbeConfig], settings: SweepSettings, units: Units
 ) -> pd.DataFrame:
     """One row per config × width × seed × recorded step × quantity (per-entry RMS)."""
-    import pandas as pd
 
     parts = []
     S, K, Q = settings.seeds, len(settings.record), len(QUANTITIES)
@@ -73,26 +72,23 @@ def measurements_frame(
         for w in _widths(config, settings, units):
             unit = units[config.name, w]
             parts.append(
-                pd.DataFrame(
-                    {
-                        "config": config.name,
-                        "width": w,
-                        "seed": np.repeat(seeds, K * Q),
-                        "step": np.tile(np.repeat(settings.record, Q), S),
-                        "quantity": np.tile(QUANTITIES, S * K),
-                        "value": unit.stats.reshape(-1),
-                        "diverged": np.repeat(unit.diverged.reshape(-1), Q),
-                    }
-                )
+                {
+                    "config": config.name,
+                    "width": w,
+                    "seed": np.repeat(seeds, K * Q),
+                    "step": np.tile(np.repeat(settings.record, Q), S),
+                    "quantity": np.tile(QUANTITIES, S * K),
+                    "value": unit.stats.reshape(-1),
+                    "diverged": np.repeat(unit.diverged.reshape(-1), Q),
+                }
             )
-    return _concat(parts, ["config", "width", "seed", "step", "quantity", "value", "diverged"])
+    return _stack(parts, ["config", "width", "seed", "step", "quantity", "value", "diverged"])
 
 
 def trajectories_frame(
     configs: list[ProbeConfig], settings: SweepSettings, units: Units
 ) -> pd.DataFrame:
     """One row per config × width × seed × step: loss, ‖A‖_F/n, ‖B‖_F/m, Stable-LoRA flag."""
-    import pandas as pd
 
     parts = []
     S, T = settings.seeds, settings.steps
@@ -109,14 +105,13 @@ def trajectories_frame(
             for j, name in enumerate(TRAJ_COLUMNS):
                 frame[name] = unit.traj[:, :, j].reshape(-1)
             frame["stable"] = unit.stable.reshape(-1)
-            parts.append(pd.DataFrame(frame))
+            parts.append(frame)
     columns = ["config", "width", "seed", "step", *TRAJ_COLUMNS, "stable"]
-    return _concat(parts, columns)
+    return _stack(parts, columns)
 
 
 def stops_frame(configs: list[ProbeConfig], settings: SweepSettings, units: Units) -> pd.DataFrame:
     """One row per config × width × seed: the step whose check first found ‖A‖/n ≤ ‖B‖/m."""
-    import pandas as pd
 
     parts = []
     seeds = settings.seed + np.arange(settings.seeds)
@@ -124,10 +119,8 @@ def stops_frame(configs: list[ProbeConfig], settings: SweepSettings, units: Unit
         for w in _widths(config, settings, units):
             stop = units[config.name, w].stop_step.astype(float)
             stop[stop == 0] = np.nan  # never fired, or no shrinkage: empty cell
-            parts.append(
-                pd.DataFrame({"config": config.name, "width": w, "seed": seeds, "stop_step": stop})
-            )
-    frame = _concat(parts, ["config", "width", "seed", "stop_step"])
+            parts.append({"config": config.name, "width": w, "seed": seeds, "stop_step": stop})
+    frame = _stack(parts, ["config", "width", "seed", "stop_step"])
     frame["stop_step"] = frame["stop_step"].astype("Int64")
     return frame
 
@@ -290,9 +283,22 @@ def _num(value: float | None) -> float:
     return np.nan if value is None else float(value)
 
 
-def _concat(parts: list, columns: list[str]) -> pd.DataFrame:
+def _stack(parts: list[dict[str, object]], columns: list[str]) -> pd.DataFrame:
+    """``pd.concat([pd.DataFrame(p) for p in parts], ignore_index=True)[columns]``, built
+    column by column: a scalar (the config name, the width) is repeated over its part's
+    rows, arrays are concatenated. One frame instead of one per unit (and no concat)."""
     import pandas as pd
 
     if not parts:
         return pd.DataFrame(columns=columns)
-    return pd.concat(parts, ignore_index=True)[columns]
+    rows = [next(len(v) for v in p.values() if isinstance(v, np.ndarray)) for p in parts]
+    data = {}
+    for name in columns:
+        values = [p[name] for p in parts]
+        if all(np.ndim(v) == 0 for v in values):
+            data[name] = np.repeat(np.array(values, dtype=object if isinstance(values[0], str)
+                                            else None), rows)
+        else:
+            data[name] = np.concatenate(
+                [np.broadcast_to(v, n) for v, n in zip(values, rows, strict=True)])
+    return pd.DataFrame(data)

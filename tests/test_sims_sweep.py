@@ -305,6 +305,31 @@ def test_frame_csv_writes_the_bytes_of_pandas_to_csv():
     assert frame_csv(frame[["config"]]) == frame[["config"]].to_csv(index=False)
 
 
+def test_long_tables_are_the_concat_of_one_frame_per_unit():
+    """The long tables are built column by column; they are the frames (dtypes, index, CSV
+    bytes) that concatenating one DataFrame per unit gave."""
+    from sims._store import frame_csv
+    from sims._tables import _stack
+
+    rng = np.random.default_rng(0)
+    parts = [
+        {"config": name, "width": w, "seed": np.arange(3) + 7,
+         "value": rng.normal(size=3) if w != 512 else np.array([np.nan, 1.0, -0.0]),
+         "flag": rng.random(3) < 0.5,
+         "stop_step": np.array([np.nan, 2.0, 5.0])}
+        for name in ("case1", "a,b", "x") for w in (256, 512)
+    ]
+    columns = ["config", "width", "seed", "value", "flag", "stop_step"]
+    expected = pd.concat([pd.DataFrame(p) for p in parts], ignore_index=True)[columns]
+    got = _stack(parts, columns)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    assert list(got.dtypes) == list(expected.dtypes) and got.index.equals(expected.index)
+    got["stop_step"] = got["stop_step"].astype("Int64")
+    expected["stop_step"] = expected["stop_step"].astype("Int64")
+    assert frame_csv(got) == frame_csv(expected)
+    assert frame_csv(_stack([], columns)) == pd.DataFrame(columns=columns).to_csv(index=False)
+
+
 def test_checkpoints_come_every_30_s_unless_the_sweep_ends_sooner_or_they_cost_too_much():
     due = sweep_module._checkpoint_due
     assert due(elapsed=40, since_write=31, write_cost=0, done=1, left=1)  # 40 s still to go
