@@ -277,7 +277,7 @@ def _run_seeds(
     from batchedoptim import make_optimizer
     from stablelora import stable_shrink_
 
-    from ._probe_kernel import ProbeGradients, loss_and_norms
+    from ._probe_kernel import ProbeGradients
 
     dtype = getattr(torch, settings.dtype)
     order = sorted(range(len(configs)), key=lambda c: configs[c].optimizer)
@@ -362,8 +362,8 @@ def _run_seeds(
         if fresh[0] and k > 1:  # drawn on the host (the generator's stream), then moved
             Zt.copy_(_fresh_z(seeds, n, b, k, dtype, out=z_host).transpose(-1, -2))
             Rt = _residual_t(Zt, U, V, k_teacher, out=(buf_ZVt, Rt))
-        AZt, grad_A, grad_Bt, sq = gradients(A, Bt, Zt, Rt)  # (A_tZ)ᵀ (S, C, b, r), …
-        traj[k - 1] = loss_and_norms(sq, b, n, m)
+        # (A_tZ)ᵀ (S, C, b, r), both gradients, and (L, ‖A‖/n, ‖B‖/m) into the trajectory
+        AZt, grad_A, grad_Bt, traj[k - 1] = gradients(A, Bt, Zt, Rt)
         recording = k in record_index
         if recording:
             A_old.copy_(A)

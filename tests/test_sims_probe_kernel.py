@@ -20,7 +20,7 @@ def _problem(shape, dtype, seed=0):
     return A, Bt, Zt, Rt
 
 
-def _both(shape, dtype, tensors, s=None):
+def _both(shape, dtype, tensors, s=None):  # kernel, torch products
     C = shape[1]
     s = s or [0.5 + c for c in range(C)]
     out = []
@@ -31,9 +31,11 @@ def _both(shape, dtype, tensors, s=None):
 
 
 def _explicit(A, Bt, Zt, Rt, s, b):
-    """The gradients of L = ‖s·B·A·Z − R‖²/(2b) by autograd, one problem at a time."""
-    S, C = A.shape[:2]
-    gA, gB, sq = torch.empty_like(A), torch.empty_like(Bt), torch.empty(S, C, 3, dtype=A.dtype)
+    """The gradients of L = ‖s·B·A·Z − R‖²/(2b) by autograd, one problem at a time, and
+    the trajectory row (L, ‖A‖/n, ‖B‖/m)."""
+    S, C, r, n = A.shape
+    m = Bt.shape[-1]
+    gA, gB, row = torch.empty_like(A), torch.empty_like(Bt), torch.empty(3, S, C, dtype=A.dtype)
     for i in range(S):
         for c in range(C):
             a = A[i, c].clone().requires_grad_()
@@ -42,13 +44,13 @@ def _explicit(A, Bt, Zt, Rt, s, b):
             loss = (E**2).sum() / (2 * b)
             loss.backward()
             gA[i, c], gB[i, c] = a.grad, bt.grad
-            sq[i, c] = torch.stack([(E**2).sum(), (a**2).sum(), (bt**2).sum()]).detach()
-    return gA, gB, sq
+            row[:, i, c] = torch.stack([loss, a.norm() / n, bt.norm() / m]).detach()
+    return gA, gB, row
 
 
-# widths below, at and across the kernel's 512-element blocks; r ≠ b; one problem and many
-@pytest.mark.parametrize("shape", [(2, 3, 4, 4, 256, 256), (1, 2, 3, 5, 700, 1300),
-                                   (3, 1, 1, 2, 1024, 33), (1, 1, 2, 1, 1, 513)])
+# widths from 1 up, n ≠ m, odd sizes (no vector-length multiple); one problem and many
+@pytest.mark.parametrize("shape", [(2, 3, 4, 4, 256, 256), (1, 2, 4, 4, 700, 1300),
+                                   (3, 1, 4, 4, 1024, 33), (1, 1, 4, 4, 1, 513)])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_kernel_matches_the_torch_products_and_autograd(shape, dtype):
     tensors = _problem(shape, dtype)
@@ -59,8 +61,8 @@ def test_kernel_matches_the_torch_products_and_autograd(shape, dtype):
         scale = want.abs().max().clamp_min(1e-30)
         assert ((got - want).abs().max() / scale).item() < tol
     s = [0.5 + c for c in range(shape[1])]
-    gA, gB, sq = _explicit(*tensors, s, shape[3])
-    for got, want in ((fused[1], gA), (fused[2], gB), (fused[3], sq)):
+    gA, gB, row = _explicit(*tensors, s, shape[3])
+    for got, want in ((fused[1], gA), (fused[2], gB), (fused[3], row)):
         assert ((got - want).abs().max() / want.abs().max()).item() < tol
 
 
@@ -82,8 +84,8 @@ def test_kernel_results_do_not_depend_on_threads_or_neighbours():
         assert torch.equal(a, b)
     one = ProbeGradients((1, *shape[1:]), [1.0, 2.0, 3.0], torch.float32, kernel=True)
     single = one(*(t[2:3] for t in tensors))
-    for a, b in zip(results[0], single, strict=True):
-        assert torch.equal(a[2:3], b)
+    for a, b, seed_dim in zip(results[0], single, (0, 0, 0, 1), strict=True):
+        assert torch.equal(a.narrow(seed_dim, 2, 1), b)
 
 
 def test_non_finite_values_propagate():
@@ -93,8 +95,8 @@ def test_non_finite_values_propagate():
     A, Bt, Zt, Rt = _problem(shape, torch.float32)
     A[0, 1, 2, 17] = float("inf")
     grads = ProbeGradients(shape, [1.0, 1.0], torch.float32, kernel=True)
-    AZt, gA, gBt, sq = grads(A, Bt, Zt, Rt)
-    assert not torch.isfinite(sq[0, 1]).all() and torch.isfinite(sq[0, 0]).all()
+    AZt, gA, gBt, row = grads(A, Bt, Zt, Rt)
+    assert not torch.isfinite(row[:, 0, 1]).all() and torch.isfinite(row[:, 0, 0]).all()
     assert not torch.isfinite(gBt[0, 1]).all() and torch.isfinite(gBt[0, 0]).all()
 
 
@@ -113,3 +115,18 @@ def test_buffers_follow_tensors_that_change():
     assert ((second - want).abs().max() / want.abs().max()).item() < 2e-5
     Zt.copy_(Zt2)  # in place: the same tensor, new values
     assert torch.equal(grads(A, Bt, Zt, Rt)[1], second)
+
+
+def test_other_ranks_and_batches_take_the_torch_products():
+    """The kernel is written for r = b = 4; other shapes get the products, and asking for
+    the kernel there is an error, not a wrong answer."""
+    shape = (1, 2, 3, 5, 64, 80)
+    assert not ProbeGradients(shape, [1.0, 2.0], torch.float32).kernel
+    assert ProbeGradients((1, 2, 4, 4, 64, 80), [1.0, 2.0], torch.float32).kernel
+    with pytest.raises(ValueError, match=r"\(r, b\) = \(4, 4\)"):
+        ProbeGradients(shape, [1.0, 2.0], torch.float32, kernel=True)
+    tensors = _problem(shape, torch.float64)
+    gA, gB, row = _explicit(*tensors, [1.0, 2.0], shape[3])
+    got = ProbeGradients(shape, [1.0, 2.0], torch.float64)(*tensors)
+    for g, want in ((got[1], gA), (got[2], gB), (got[3], row)):
+        assert ((g - want).abs().max() / want.abs().max()).item() < 1e-12
