@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 import zlib
 from dataclasses import dataclass
 
@@ -12,7 +11,6 @@ import numpy as np
 TOLERANCE = 0.1  # |γ̂ − γ_pred| below this counts as agreement (issue 4)
 NAN = float("nan")
 NEG_INF = float("-inf")
-_PAIRWISE_BLOCK = 128  # numpy sums up to this many numbers with 8 accumulators, no split
 
 
 @dataclass(frozen=True)
@@ -36,65 +34,22 @@ def _boot_means(logs: list[np.ndarray], rng: np.random.Generator, n_boot: int) -
     """Seed-bootstrap means of log RMS, shape (n_boot, W): at each width in turn, ``n_boot``
     resamples (with replacement) of its S_w seeds, each averaged.
 
-    Reference route: ``lv[rng.integers(0, S_w, size=(n_boot, S_w))].mean(axis=1)`` width
-    after width. When every width has the same power-of-two seed count 2 ≤ S ≤ 128 (the
-    default 8 seeds) the same numbers come out bit for bit, about twice as fast: the draws
-    from the generator's raw output (``_pow2_draws``) and the means summed as numpy sums
-    them (``_pairwise_mean``). Both follow numpy's algorithms (2.x); tests/test_sims_fit.py
-    pins them against the reference route, so a numpy that changes either fails there.
+    When every width has the same seed count S (the default) and n_boot·S is even, one draw
+    of (W, n_boot, S) indices replaces W draws of (n_boot, S): the generator hands out the
+    same numbers (a bounded draw ends on a whole 64-bit output when its count of 32-bit
+    words is even) and each row's mean is summed the same way, so the fits are the same bit
+    for bit as width by width (tests/test_sims_fit.py holds both routes equal).
     """
-    s, w = logs[0].size, len(logs)
-    if (s < 2 or s > _PAIRWISE_BLOCK or s & (s - 1) or sys.byteorder != "little"
-            or any(lv.size != s for lv in logs)):
+    s = logs[0].size
+    if any(lv.size != s for lv in logs) or (n_boot * s) % 2:
         return np.stack(
             [lv[rng.integers(0, lv.size, size=(n_boot, lv.size))].mean(axis=1) for lv in logs],
             axis=1,
         )
-    small = w * s <= 256  # the flat indices fit in uint8: small arrays, fast gathers
-    idx = _pow2_draws(rng, s, w * n_boot * s).reshape(w, n_boot, s)  # (W, n_boot, S)
-    idx = idx if small else idx.astype(np.intp)
-    idx += (np.arange(w, dtype=idx.dtype) * s)[:, None, None]  # into the flat seed list
-    flat = np.concatenate(logs)  # (W·S,)
-    return _pairwise_mean(flat[np.ascontiguousarray(idx.transpose(2, 1, 0))])  # (n_boot, W)
-
-
-def _pow2_draws(rng: np.random.Generator, s: int, count: int) -> np.ndarray:
-    """``rng.integers(0, s, size=count)`` for s = 2^b ≤ 128 and an even count, bit for bit
-    and in the same order, as uint8 (little-endian machines), from a generator that holds
-    no half-used output (a fresh one, as every fit's).
-
-    numpy draws a bounded integer from one 32-bit word x (Lemire's method, Generator's
-    default): ⌊x·s / 2³²⌋, for s = 2^b the top b bits of x, never rejected. PCG64 hands out
-    each 64-bit output as two words, low half first: in memory, word after word.
-    """
-    raw = rng.bit_generator.random_raw(count // 2)  # (count/2,) uint64
-    top = raw.view(np.uint8)[3::4]  # the most significant byte of every 32-bit word
-    return top >> np.uint8(8 - (s.bit_length() - 1))
-
-
-def _pairwise_mean(cols: np.ndarray) -> np.ndarray:
-    """``np.moveaxis(cols, 0, -1).mean(axis=-1)`` bit for bit, summing whole columns.
-
-    numpy adds the n ≤ 128 numbers of a row pairwise: n < 8 one by one from −0.0; else
-    8 accumulators over blocks of 8, combined as ((r₀+r₁)+(r₂+r₃))+((r₄+r₅)+(r₆+r₇)), then
-    the rest one by one; the sum goes onto 0.0 (the identity) and is divided by n. Here
-    each step adds whole (n_boot, W) columns instead of calling numpy per row.
-    """
-    n = cols.shape[0]
-    if n < 8:
-        total = np.full(cols.shape[1:], -0.0)
-        for c in cols:
-            total = total + c
-    else:
-        acc = [cols[j] for j in range(8)]
-        i = 8
-        while i < n - n % 8:
-            acc = [acc[j] + cols[i + j] for j in range(8)]
-            i += 8
-        total = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
-        for c in cols[i:]:
-            total = total + c
-    return (0.0 + total) / n
+    idx = rng.integers(0, s, size=(len(logs), n_boot, s))  # (W, n_boot, S)
+    rows = np.arange(len(logs))[:, None, None]
+    # (n_boot, W) in row order: the slopes then sum each row as the stacked route does
+    return np.ascontiguousarray(np.stack(logs)[rows, idx].mean(axis=2).T)
 
 
 def fit_exponent(
