@@ -64,7 +64,11 @@ def _csv_column(column: pd.Series) -> list[str] | None:
     numpy_dtype = isinstance(dtype, np.dtype)
     if numpy_dtype and dtype.kind in "biu":  # bool, int: str() of the Python value
         return list(map(str, column.to_numpy().tolist()))
-    if isinstance(dtype, pd.Int64Dtype | pd.StringDtype) or numpy_dtype and dtype.kind == "O":
+    if isinstance(dtype, pd.StringDtype):  # a few names repeated: each formatted once
+        codes, names = pd.factorize(column)  # missing values: code −1
+        fields = np.array([*map(_csv_field, names.tolist()), ""], dtype=object)
+        return fields[codes].tolist()
+    if isinstance(dtype, pd.Int64Dtype) or numpy_dtype and dtype.kind == "O":
         missing = column.isna().to_numpy()
         values = column.to_numpy(dtype=object)
         fields = []

@@ -299,6 +299,8 @@ def test_frame_csv_writes_the_bytes_of_pandas_to_csv():
         "flag": np.arange(k) % 3 == 0,
         "stop_step": pd.array(np.where(np.arange(k) % 4 == 0, None, np.arange(k)), dtype="Int64"),
         "mixed": np.resize(np.array([1.5, "x", None, float("nan"), 2], dtype=object), k),
+        "name": pd.Series(np.resize(np.array(["x", None, "y,z", ""], dtype=object), k),
+                          dtype="string"),
     })
     assert frame_csv(frame) == frame.to_csv(index=False)
     assert frame_csv(frame.iloc[:0]) == frame.iloc[:0].to_csv(index=False)
