@@ -182,6 +182,7 @@ class ProbeGradients:
             self._arrays = [t.numpy() for t in (self.s, self.g, self.AZ, self.grad_A,
                                                 self.grad_Bt, self.traj)]
             self._views: tuple[list[torch.Tensor], list[object]] | None = None
+            self._threads = 0  # torch's thread count numba was last set to
         else:
             self.AZt = torch.empty(S, b, C * r, dtype=dtype, device=device)
             self.sAZt = torch.empty(S, C, b, r, dtype=dtype, device=device)
@@ -206,11 +207,13 @@ class ProbeGradients:
 
         kernel = _kernel()
         threads = torch.get_num_threads()
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-        # numba's OpenMP pool shares torch's OpenMP runtime: starting it sets the runtime's
-        # thread count to numba's (a 1-thread run became 2 threads after one call)
-        if torch.get_num_threads() != threads:
-            torch.set_num_threads(threads)
+        if threads != self._threads:  # numba keeps the count for this thread once set
+            numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+            # numba's OpenMP pool shares torch's OpenMP runtime: starting it sets the
+            # runtime's thread count to numba's (a 1-thread run became 2-threaded)
+            if torch.get_num_threads() != threads:
+                torch.set_num_threads(threads)
+            self._threads = threads
         # numpy views of the same memory, made again only when a tensor is another one
         if self._views is None or any(
             t is not v for t, v in zip(tensors, self._views[0], strict=True)
