@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 QUANTITIES = ("delta1", "delta2", "delta3", "dY", "AtZ", "Bt")
 TRAJ_COLUMNS = ("loss", "normA_over_n", "normB_over_m")
 _STREAM_DATA, _STREAM_INIT, _STREAM_FRESH = 1, 2, 3
+# Every random number is drawn in float32 and then cast: torch draws other normals for
+# float64 (tensors of 16 entries or more), so `--dtype float64` would otherwise be another
+# sample; this way it is the same sample at a higher precision.
+DRAW_DTYPE = "float32"
 
 
 @dataclass
@@ -61,7 +65,8 @@ def _draw_data(
     """Input batch Z and the target residual's factors U, V, per seed (on the host).
 
     Z has i.i.d. N(0, 1) entries; the residual T − W₀Z = U·V·Z/√k has Θ(1) entries with
-    U ~ N(0, 1) (m×k), V ~ N(0, 1/n) (k×n): the frozen W₀ never needs to exist.
+    U ~ N(0, 1) (m×k), V ~ N(0, 1/n) (k×n): the frozen W₀ never needs to exist. The
+    normals are drawn in float32 whatever ``dtype`` (see ``DRAW_DTYPE``).
     """
     import torch
 
@@ -69,25 +74,30 @@ def _draw_data(
     Z = torch.empty(len(seeds), n, b, dtype=dtype)  # (S, n, b)
     U = torch.empty(len(seeds), m, k, dtype=dtype)  # (S, m, k)
     V = torch.empty(len(seeds), k, n, dtype=dtype)  # (S, k, n)
+    draw = getattr(torch, DRAW_DTYPE)
     for i, seed in enumerate(seeds):
         gen = _generator(rng_seed(seed, n, _STREAM_DATA))
-        Z[i] = torch.randn(n, b, generator=gen, dtype=dtype)
-        U[i] = torch.randn(m, k, generator=gen, dtype=dtype)
-        V[i] = torch.randn(k, n, generator=gen, dtype=dtype) / math.sqrt(n)
+        Z[i] = torch.randn(n, b, generator=gen, dtype=draw)
+        U[i] = torch.randn(m, k, generator=gen, dtype=draw)
+        V[i] = torch.randn(k, n, generator=gen, dtype=draw).to(dtype) / math.sqrt(n)
     return Z, U, V
 
 
 def _fresh_z(
     seeds: list[int], n: int, b: int, step: int, dtype: torch.dtype, out: torch.Tensor | None = None
 ) -> torch.Tensor:
-    """Step ``step``'s fresh batch Z (S, n, b), drawn into ``out`` when given."""
+    """Step ``step``'s fresh batch Z (S, n, b), drawn (in float32) into ``out`` when given."""
     import torch
 
     if out is None:
         out = torch.empty(len(seeds), n, b, dtype=dtype)
+    draw = getattr(torch, DRAW_DTYPE)
     for i, seed in enumerate(seeds):
         gen = _generator(rng_seed(seed, n, _STREAM_FRESH, step))
-        torch.randn(n, b, generator=gen, dtype=dtype, out=out[i])
+        if out.dtype == draw:
+            torch.randn(n, b, generator=gen, dtype=draw, out=out[i])
+        else:
+            out[i] = torch.randn(n, b, generator=gen, dtype=draw)
     return out
 
 
@@ -115,25 +125,31 @@ def _init_params(
     """A₀ (S, C, r, n) and B₀ (S, C, m, r) through ``stablelora.init_lora_``.
 
     The generator depends only on (seed, width): configurations with the same init scheme
-    and σ start from the same A₀, B₀ (common random numbers across configurations).
+    and σ start from the same A₀, B₀ (common random numbers across configurations). They
+    are drawn in float32 whatever ``dtype`` (see ``DRAW_DTYPE``).
     """
     import torch
 
     from stablelora import init_lora_
 
+    draw = getattr(torch, DRAW_DTYPE)
     A = torch.empty(len(seeds), len(configs), r, n, dtype=dtype)
     B = torch.empty(len(seeds), len(configs), m, r, dtype=dtype)
+    A_draw, B_draw = (A, B) if dtype == draw else (A.to(draw), B.to(draw))
     for c, config in enumerate(configs):
         scale = config.at_width(n)
         for i, seed in enumerate(seeds):
             init_lora_(
-                A[i, c],
-                B[i, c],
+                A_draw[i, c],
+                B_draw[i, c],
                 config.init,
                 sigma_A=scale["sigma_A"],
                 sigma_B=scale["sigma_B"],
                 generator=_generator(rng_seed(seed, n, _STREAM_INIT)),
             )
+    if dtype != draw:
+        A.copy_(A_draw)
+        B.copy_(B_draw)
     return A, B
 
 

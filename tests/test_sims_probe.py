@@ -142,3 +142,26 @@ def test_seed_groups_fit_the_cache_on_one_cpu_thread_only(monkeypatch):
     assert probe.seeds_per_group(settings, 256, 9, "cpu") == 8
     assert probe.seeds_per_group(settings, 16384, 9, "cuda") == 8
     assert probe.seeds_per_group(settings, 16384, 9, "cpu", threads=2) == 8
+
+
+def test_float64_runs_the_float32_sample_at_a_higher_precision():
+    """torch draws other normals for float64; the probe draws in float32 and casts, so
+    `--dtype float64` changes the precision of the arithmetic, not the sample."""
+    import torch
+
+    from sims import DEFAULT_SUITE
+    from sims._probe import _draw_data, _fresh_z, _init_params
+
+    settings = validate_settings(SweepSettings(seeds=2, steps=3, record=(3,)))
+    configs = [c for c in DEFAULT_SUITE if c.name in ("case1", "init_AB")]
+    seeds, n, m = [0, 1], 1024, 1024
+    for f32, f64 in (
+        (_draw_data(settings, seeds, n, m, torch.float32),
+         _draw_data(settings, seeds, n, m, torch.float64)),
+        (_init_params(configs, seeds, n, m, 4, torch.float32),
+         _init_params(configs, seeds, n, m, 4, torch.float64)),
+        ((_fresh_z(seeds, n, 4, 7, torch.float32),), (_fresh_z(seeds, n, 4, 7, torch.float64),)),
+    ):
+        for a, b in zip(f32, f64, strict=True):
+            assert b.dtype == torch.float64 and a.abs().sum() > 0
+            assert torch.allclose(a.double(), b, rtol=1e-6, atol=0)  # V: /√n in float64
