@@ -11,25 +11,20 @@ from ._crossover import Bend, envelope
 from ._probe import QUANTITIES
 
 
-def _is_neg_inf(value: Any) -> bool:
-    """theory's −∞: its ``NEG_INF`` sentinel (``values="fraction"``) or sympy's ``-oo``."""
+def _float(value: Any) -> float | None:
+    """A theory exponent (Fraction or −∞, as ``predict_config`` asks for them; None when
+    unpredicted) as a float."""
     from theory import NEG_INF
 
-    return value is NEG_INF or bool(getattr(value, "is_infinite", False))
-
-
-def _float(value: Any) -> float | None:
-    """A theory exponent (Fraction, sympy Rational, −∞ or None) as a float, None when
-    unpredicted."""
     if value is None:
         return None
-    return -math.inf if _is_neg_inf(value) else float(value)
+    return -math.inf if value is NEG_INF else float(value)
 
 
 def _exact(value: Any) -> str | None:
-    if value is None:
-        return None
-    return "-oo" if _is_neg_inf(value) else str(value)
+    from theory import fmt_value
+
+    return None if value is None else fmt_value(value)
 
 
 @dataclass(frozen=True)

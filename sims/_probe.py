@@ -293,7 +293,7 @@ def _run_seeds(
     from batchedoptim import make_optimizer
     from stablelora import stable_shrink_
 
-    from ._probe_kernel import ProbeGradients
+    from ._probe_kernel import ProbeGradients, az_t, bmm
 
     dtype = getattr(torch, settings.dtype)
     order = sorted(range(len(configs)), key=lambda c: configs[c].optimizer)
@@ -320,8 +320,7 @@ def _run_seeds(
         return torch.tensor(vals, dtype=dtype, device=device).view(1, C, 1, 1)
 
     s4 = col("s")
-    gradients = ProbeGradients((S, C, r, b, n, m), [c.at_width(n)["s"] for c in configs],
-                               dtype, device)
+    gradients = ProbeGradients((S, C, r, b, n, m), s4.view(C), dtype, device)
     eta_A, eta_B = col("eta_A"), col("eta_B")
     wd = torch.tensor([c.weight_decay for c in configs], dtype=dtype, device=device).view(
         1, C, 1, 1
@@ -351,16 +350,6 @@ def _run_seeds(
     bad_state = torch.zeros(K, S, C, dtype=torch.bool, device=device)
 
     SC = S * C
-
-    def az_t(X: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-        """(XZ)ᵀ = Zᵀ·Xᵀ for X = A or ΔA (S, C, r, n), as a (S, C, b, r) view."""
-        torch.bmm(Zt, X.view(S, C * r, n).transpose(1, 2), out=out)  # (S, b, C·r)
-        return out.view(S, b, C, r).transpose(1, 2)
-
-    def bmm(x: torch.Tensor, y: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
-        """Batched product over (S, C): 3-D bmm on views, no broadcast copies."""
-        out = torch.bmm(x.reshape(SC, *x.shape[-2:]), y.reshape(SC, *y.shape[-2:]), out=out)
-        return out.view(S, C, *out.shape[-2:])
 
     # Work buffers reused by every step: fresh multi-MB tensors each step would cost
     # page faults comparable to the arithmetic itself on the CPU.
@@ -396,7 +385,7 @@ def _run_seeds(
             # the actual change of the step, shrink included (ΔA overwrites the copy of A_t)
             dA = torch.sub(A, A_old, out=A_old)
             torch.sub(Bt, Bt_old, out=dBt)
-            sdAZt = torch.mul(az_t(dA, buf_dAZt), s4, out=buf_sdAZt)  # (s·ΔA·Z)ᵀ
+            sdAZt = torch.mul(az_t(Zt, dA, buf_dAZt), s4, out=buf_sdAZt)  # (s·ΔA·Z)ᵀ
             sAZt = torch.mul(AZt, s4, out=buf_sAZt)  # (s·A_tZ)ᵀ
             row = stats[record_index[k]]  # (S, C, 6)
             dY = bmm(sAZt, dBt, out=buf_dY)  # (S, C, b, m) δ₁ᵀ = (s·ΔB·A_tZ)ᵀ

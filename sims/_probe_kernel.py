@@ -131,6 +131,25 @@ def _kernel():  # noqa: ANN202 - a numba dispatcher
     return probe_gradients
 
 
+def az_t(Zt: torch.Tensor, X: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """(XZ)ᵀ = Zᵀ·Xᵀ for X = A or ΔA (S, C, r, n) and Zᵀ (S, b, n): all configurations of a
+    seed in one product, into ``out`` (S, b, C·r), returned as a (S, C, b, r) view."""
+    import torch
+
+    S, C, r, n = X.shape
+    torch.bmm(Zt, X.view(S, C * r, n).transpose(1, 2), out=out)
+    return out.view(S, Zt.shape[1], C, r).transpose(1, 2)
+
+
+def bmm(x: torch.Tensor, y: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """Batched product over the (S, C) problems: 3-D bmm on views, no broadcast copies."""
+    import torch
+
+    S, C = x.shape[:2]
+    out = torch.bmm(x.reshape(S * C, *x.shape[-2:]), y.reshape(S * C, *y.shape[-2:]), out=out)
+    return out.view(S, C, *out.shape[-2:])
+
+
 class ProbeGradients:
     """One step's forward and backward pass of the probe, into buffers reused every step.
 
@@ -146,7 +165,7 @@ class ProbeGradients:
 
     Args:
         shape: (S, C, r, b, n, m).
-        s: the multiplier per configuration (C,).
+        s: the multiplier per configuration (C,), in ``dtype`` on ``device``.
         dtype, device: of every tensor passed in.
         kernel: the numba kernel (default: on the CPU when (r, b) = ``KERNEL_SHAPE``) or
             torch batched products.
@@ -158,7 +177,7 @@ class ProbeGradients:
     def __init__(
         self,
         shape: tuple[int, int, int, int, int, int],
-        s: list[float],
+        s: torch.Tensor,
         dtype: torch.dtype,
         device: str = "cpu",
         kernel: bool | None = None,
@@ -172,7 +191,7 @@ class ProbeGradients:
                              f"got {device} and ({r}, {b})")
         self.shape = shape
         self.kernel = fits if kernel is None else kernel
-        self.s = torch.tensor(s, dtype=dtype, device=device)  # (C,)
+        self.s = s.to(dtype=dtype, device=device).contiguous()  # (C,)
         self.g = self.s / b  # dY = E / b, and every gradient carries one factor s
         self.traj = torch.empty(3, S, C, dtype=dtype, device=device)
         self.grad_A = torch.empty(S, C, r, n, dtype=dtype, device=device)
@@ -228,21 +247,15 @@ class ProbeGradients:
 
         S, C, r, b, n, m = self.shape
         s4, g4 = self.s.view(1, C, 1, 1), self.g.view(1, C, 1, 1)
-        # (A·Z)ᵀ = Zᵀ·Aᵀ for all configurations of a seed at once: (S, b, C·r)
-        torch.bmm(Zt, A.view(S, C * r, n).transpose(1, 2), out=self.AZt)
-        AZt = self.AZt.view(S, b, C, r).transpose(1, 2)  # (S, C, b, r)
+        AZt = az_t(Zt, A, self.AZt)  # (S, C, b, r)
         sAZt = torch.mul(AZt, s4, out=self.sAZt)
-        Et = torch.bmm(sAZt.view(S * C, b, r), Bt.view(S * C, r, m), out=self.Et)
-        Et = Et.view(S, C, b, m).sub_(Rt.unsqueeze(1))  # (Y − T)ᵀ
+        Et = bmm(sAZt, Bt, out=self.Et).sub_(Rt.unsqueeze(1))  # (S, C, b, m) (Y − T)ᵀ
         self.traj[0] = torch.linalg.vector_norm(Et, dim=(-2, -1)).square_() / (2 * b)
         self.traj[1] = torch.linalg.vector_norm(A, dim=(-2, -1)) / n
         self.traj[2] = torch.linalg.vector_norm(Bt, dim=(-2, -1)) / m
         # the factor s/b goes on the small (r, b) operands, not on E (m, b)
         gAZ = torch.mul(AZt.transpose(-1, -2), g4, out=self.gAZ)  # (S, C, r, b)
-        torch.bmm(gAZ.view(S * C, r, b), Et.view(S * C, b, m),
-                  out=self.grad_Bt.view(S * C, r, m))  # (s/b)·AZ·Eᵀ
-        BtdY = torch.bmm(Bt.view(S * C, r, m), Et.view(S * C, b, m).transpose(1, 2),
-                         out=self.BtdY)  # Bᵀ·E
-        BtdY.view(S, C, r, b).mul_(g4)
+        bmm(gAZ, Et, out=self.grad_Bt.view(S * C, r, m))  # (s/b)·AZ·Eᵀ
+        BtdY = bmm(Bt, Et.transpose(-1, -2), out=self.BtdY).mul_(g4)  # (s/b)·Bᵀ·E
         torch.bmm(BtdY.view(S, C * r, b), Zt, out=self.grad_A.view(S, C * r, n))
         return AZt

@@ -25,7 +25,7 @@ def _both(shape, dtype, tensors, s=None):  # kernel, torch products
     s = s or [0.5 + c for c in range(C)]
     out = []
     for kernel in (True, False):
-        grads = ProbeGradients(shape, s, dtype, kernel=kernel)
+        grads = ProbeGradients(shape, torch.tensor(s), dtype, kernel=kernel)
         out.append([t.clone() for t in grads(*tensors)])
     return out
 
@@ -76,13 +76,13 @@ def test_kernel_results_do_not_depend_on_threads_or_neighbours():
     try:
         for t in (1, 2):
             torch.set_num_threads(t)
-            grads = ProbeGradients(shape, [1.0, 2.0, 3.0], torch.float32, kernel=True)
+            grads = ProbeGradients(shape, torch.tensor([1.0, 2.0, 3.0]), torch.float32, kernel=True)
             results.append([x.clone() for x in grads(*tensors)])
     finally:
         torch.set_num_threads(threads)
     for a, b in zip(*results, strict=True):
         assert torch.equal(a, b)
-    one = ProbeGradients((1, *shape[1:]), [1.0, 2.0, 3.0], torch.float32, kernel=True)
+    one = ProbeGradients((1, *shape[1:]), torch.tensor([1.0, 2.0, 3.0]), torch.float32, kernel=True)
     single = one(*(t[2:3] for t in tensors))
     for a, b, seed_dim in zip(results[0], single, (0, 0, 0, 1), strict=True):
         assert torch.equal(a.narrow(seed_dim, 2, 1), b)
@@ -94,7 +94,7 @@ def test_non_finite_values_propagate():
     shape = (1, 2, 4, 4, 600, 600)
     A, Bt, Zt, Rt = _problem(shape, torch.float32)
     A[0, 1, 2, 17] = float("inf")
-    grads = ProbeGradients(shape, [1.0, 1.0], torch.float32, kernel=True)
+    grads = ProbeGradients(shape, torch.tensor([1.0, 1.0]), torch.float32, kernel=True)
     AZt, gA, gBt, row = grads(A, Bt, Zt, Rt)
     assert not torch.isfinite(row[:, 0, 1]).all() and torch.isfinite(row[:, 0, 0]).all()
     assert not torch.isfinite(gBt[0, 1]).all() and torch.isfinite(gBt[0, 0]).all()
@@ -105,11 +105,11 @@ def test_buffers_follow_tensors_that_change():
     batch drawn into another buffer) must be read, not the old one."""
     shape = (1, 1, 4, 4, 300, 300)
     A, Bt, Zt, Rt = _problem(shape, torch.float32)
-    grads = ProbeGradients(shape, [1.0], torch.float32, kernel=True)
+    grads = ProbeGradients(shape, torch.tensor([1.0]), torch.float32, kernel=True)
     first = grads(A, Bt, Zt, Rt)[1].clone()
     Zt2 = torch.randn_like(Zt)
     second = grads(A, Bt, Zt2, Rt)[1].clone()
-    products = ProbeGradients(shape, [1.0], torch.float32, kernel=False)
+    products = ProbeGradients(shape, torch.tensor([1.0]), torch.float32, kernel=False)
     assert not torch.equal(first, second)
     want = products(A, Bt, Zt2, Rt)[1]
     assert ((second - want).abs().max() / want.abs().max()).item() < 2e-5
@@ -121,12 +121,12 @@ def test_other_ranks_and_batches_take_the_torch_products():
     """The kernel is written for r = b = 4; other shapes get the products, and asking for
     the kernel there is an error, not a wrong answer."""
     shape = (1, 2, 3, 5, 64, 80)
-    assert not ProbeGradients(shape, [1.0, 2.0], torch.float32).kernel
-    assert ProbeGradients((1, 2, 4, 4, 64, 80), [1.0, 2.0], torch.float32).kernel
+    assert not ProbeGradients(shape, torch.tensor([1.0, 2.0]), torch.float32).kernel
+    assert ProbeGradients((1, 2, 4, 4, 64, 80), torch.tensor([1.0, 2.0]), torch.float32).kernel
     with pytest.raises(ValueError, match=r"\(r, b\) = \(4, 4\)"):
-        ProbeGradients(shape, [1.0, 2.0], torch.float32, kernel=True)
+        ProbeGradients(shape, torch.tensor([1.0, 2.0]), torch.float32, kernel=True)
     tensors = _problem(shape, torch.float64)
     gA, gB, row = _explicit(*tensors, [1.0, 2.0], shape[3])
-    got = ProbeGradients(shape, [1.0, 2.0], torch.float64)(*tensors)
+    got = ProbeGradients(shape, torch.tensor([1.0, 2.0]), torch.float64)(*tensors)
     for g, want in ((got[1], gA), (got[2], gB), (got[3], row)):
         assert ((g - want).abs().max() / want.abs().max()).item() < 1e-12

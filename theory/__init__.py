@@ -1,7 +1,7 @@
 """Exact γ-calculus for LoRA width scaling: max-plus engine, predictions, the papers' catalogue."""
 
 from ._catalogue import Claim, ClaimResult, Statement, StatementResult, catalogue, prove
-from ._maxplus import NEG_INF, GammaExpr, contract, exact, gamma_of_sum, gmax
+from ._maxplus import NEG_INF, GammaExpr, contract, exact, fmt_value, gamma_of_sum, gmax
 from ._parse import parse_constraint, parse_expr, parse_system
 from ._predict import KEYS, OPTIMIZERS, Prediction, StopLaw, classify, predict
 from ._solver import Cell, Constraint, Implication, System, implies, satisfiable, solve
@@ -45,6 +45,7 @@ __all__ = [
     "contract",
     "crossovers",
     "exact",
+    "fmt_value",
     "from_sympy",
     "gamma_of_sum",
     "gmax",
